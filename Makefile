@@ -1,0 +1,51 @@
+# Set up and run the study. Everything installs into .venv.
+#
+# TORCH_SPEC is the torch requirement handed to pip. The default takes the CPU build;
+# on a GPU machine override it, e.g. `make run TORCH_SPEC="torch==2.5.1"` with a CUDA index.
+PYTHON ?= python3
+VENV ?= .venv
+TORCH_SPEC ?= torch==2.13.0
+CORES ?= all
+SNAKEMAKE_ARGS ?=
+
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test install minkowski lint format clean benchmark
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --upgrade pip setuptools wheel
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/pip install "$(TORCH_SPEC)"
+	$(BIN)/pip install -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/snakemake --cores $(CORES) --profile profiles/default $(SNAKEMAKE_ARGS)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+# Optional MinkowskiEngine backend (CPU build, about 6 minutes). Needs libopenblas-dev.
+minkowski: $(STAMP)
+	@dpkg -s libopenblas-dev >/dev/null 2>&1 || { apt-get update && apt-get install -y libopenblas-dev; }
+	$(BIN)/python -c "import MinkowskiEngine" 2>/dev/null || \
+		SETUPTOOLS_USE_DISTUTILS=stdlib $(BIN)/pip install --no-build-isolation MinkowskiEngine==0.5.4
+
+benchmark: $(STAMP)
+	$(BIN)/python -m lartpc_seg benchmark engine --out results/benchmark/engine.json
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf .snakemake results data

@@ -1,0 +1,1 @@
+"""Physics analysis of the segmentation: accuracy, Michel electrons, spectra, tables, plots."""

@@ -1,0 +1,3 @@
+from lartpc_seg.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Benchmarks: figures printed and written to JSON, never timed tests (benchmarking.md)."""

@@ -1,0 +1,34 @@
+"""Atomic output: write to a temporary name in the same directory, rename when complete."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path next to ``path``; rename it to ``path`` if the block succeeds.
+
+    The temporary file keeps ``path``'s suffix so that libraries choosing a format by extension
+    still do the right thing. On any exception the temporary file is removed and ``path`` is left
+    as it was, so a downstream rule never takes a partial file for a finished one.
+
+    Parameters
+    ----------
+    path : str or Path
+        The final output path. Its directory is created if missing.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    finally:
+        tmp_path.unlink(missing_ok=True)
