@@ -1,0 +1,197 @@
+"""Kernel maps: which input row feeds which output row through which kernel offset.
+
+Built with torch only: each coordinate ``(b, x, y, z)`` is packed into one int64 key, the keys
+are sorted once, and neighbours are found with :func:`torch.searchsorted`.
+
+Kernel offset order (the ``K`` axis of every weight, shape ``(K, C_in, C_out)``) is the
+row-major order of the dense kernel: offset index ``k = (kx * n + ky) * n + kz`` with ``n`` the
+kernel size, so ``weight[k] == conv3d_weight[:, :, kx, ky, kz].T``. For the 3×3×3 submanifold
+convolution offset ``k`` reads the input at ``(x + kx - 1, y + ky - 1, z + kz - 1)``; for the
+k=2 s=2 down convolution output ``o`` reads input ``2 o + (kx, ky, kz)``; the transposed
+convolution writes output ``2 o + (kx, ky, kz)`` from input ``o``, with
+``weight[k] == conv_transpose3d_weight[:, :, kx, ky, kz]``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+#: bits per spatial coordinate in a packed key; coordinates must lie in [0, 2**BITS - 2)
+BITS = 16
+_SHIFT_X = 2 * BITS
+_SHIFT_Y = BITS
+MAX_COORD = (1 << BITS) - 3
+MAX_BATCH = (1 << (63 - 3 * BITS)) - 1
+
+
+@dataclass(frozen=True)
+class KernelMap:
+    """Input→output row pairs of a convolution, grouped by kernel offset.
+
+    Attributes
+    ----------
+    in_rows, out_rows : (P,) int64
+        Pair ``p`` adds ``features[in_rows[p]] @ weight[k]`` to output row ``out_rows[p]``,
+        where ``k`` is the offset group of ``p``.
+    counts : tuple[int, ...]
+        Pairs per offset, length ``K``; pairs are stored offset by offset.
+    n_out : int
+        Number of output rows.
+    identity : int or None
+        An offset whose map is the identity (output row i reads input row i; its pairs are
+        not stored, ``counts[identity] == 0``), or None. The submanifold centre offset.
+    out_unique : bool
+        Every output row receives at most one pair over all offsets (the transposed k=2 s=2
+        map), so the scatter can be a plain copy.
+    """
+
+    in_rows: torch.Tensor
+    out_rows: torch.Tensor
+    counts: tuple[int, ...]
+    n_out: int
+    identity: int | None = None
+    out_unique: bool = False
+
+    @property
+    def kernel_volume(self) -> int:
+        """Number of kernel offsets ``K``."""
+        return len(self.counts)
+
+    def transposed(self, n_out: int) -> KernelMap:
+        """The same pairs with input and output swapped (``n_out`` = rows of the new output)."""
+        return KernelMap(
+            self.out_rows,
+            self.in_rows,
+            self.counts,
+            n_out,
+            self.identity,
+            out_unique=_each_once(self.in_rows, n_out),
+        )
+
+    def num_pairs(self) -> int:
+        """Input→output pairs including the identity offset."""
+        return sum(self.counts) + (self.n_out if self.identity is not None else 0)
+
+
+def _each_once(rows: torch.Tensor, n: int) -> bool:
+    return rows.numel() == n and bool((torch.bincount(rows, minlength=n) == 1).all())
+
+
+def pack_keys(coords: torch.Tensor) -> torch.Tensor:
+    """Pack ``(N, 4)`` int64 coordinates ``(b, x, y, z)`` into ``(N,)`` int64 keys.
+
+    Each spatial coordinate is stored plus one so that neighbours at offset -1 stay
+    non-negative; a neighbour key is the key plus a packed offset (:func:`pack_offsets`).
+    """
+    c = coords.to(torch.int64)
+    return (
+        (c[:, 0] << (3 * BITS))
+        | ((c[:, 1] + 1) << _SHIFT_X)
+        | ((c[:, 2] + 1) << _SHIFT_Y)
+        | (c[:, 3] + 1)
+    )
+
+
+def pack_offsets(offsets: torch.Tensor) -> torch.Tensor:
+    """Packed key deltas of ``(K, 3)`` int64 spatial offsets."""
+    return (offsets[:, 0] << _SHIFT_X) + (offsets[:, 1] << _SHIFT_Y) + offsets[:, 2]
+
+
+def kernel_offsets(size: int, centre: int, device: torch.device | None = None) -> torch.Tensor:
+    """``(size**3, 3)`` int64 offsets in the module's order, ``(kx, ky, kz) - centre``."""
+    r = torch.arange(size, device=device, dtype=torch.int64)
+    grid = torch.stack(torch.meshgrid(r, r, r, indexing="ij"), dim=-1).reshape(-1, 3)
+    return grid - centre
+
+
+def check_coords(coords: torch.Tensor) -> None:
+    """Raise ValueError unless coordinates are (N, 4) int64, in range and without duplicates."""
+    if coords.ndim != 2 or coords.shape[1] != 4 or coords.dtype != torch.int64:
+        raise ValueError(f"coords must be (N, 4) int64, got {tuple(coords.shape)} {coords.dtype}")
+    if coords.numel() == 0:
+        return
+    lo = coords.min(dim=0).values
+    hi = coords.max(dim=0).values
+    if bool((lo < 0).any()) or int(hi[1:].max()) > MAX_COORD or int(hi[0]) > MAX_BATCH:
+        raise ValueError(
+            f"coords out of range: spatial coordinates must lie in [0, {MAX_COORD}] and batch "
+            f"indices in [0, {MAX_BATCH}], got min {lo.tolist()} max {hi.tolist()}"
+        )
+    keys = torch.sort(pack_keys(coords)).values
+    if bool((keys[1:] == keys[:-1]).any()):
+        raise ValueError("coords contain duplicate voxels; merge them before building the tensor")
+
+
+def submanifold_map(coords: torch.Tensor) -> KernelMap:
+    """Kernel map of a 3×3×3 submanifold convolution (output sites = input sites).
+
+    Parameters
+    ----------
+    coords : (N, 4) int64
+        Active coordinates, without duplicates.
+
+    Returns
+    -------
+    KernelMap
+        27 offsets; the centre offset (13) is the identity and stores no pairs. Pairs of each
+        offset are sorted by output row.
+    """
+    n = coords.shape[0]
+    device = coords.device
+    keys = pack_keys(coords)
+    sorted_keys, order = torch.sort(keys)
+    offsets = kernel_offsets(3, 1, device)
+    centre = 13
+    non_centre = torch.cat([torch.arange(centre), torch.arange(centre + 1, 27)]).to(device)
+    deltas = pack_offsets(offsets[non_centre])
+    query = keys.unsqueeze(0) + deltas.unsqueeze(1)  # (26, N)
+    pos = torch.searchsorted(sorted_keys, query).clamp_(max=max(n - 1, 0))
+    if n == 0:
+        found = torch.zeros_like(query, dtype=torch.bool)
+    else:
+        found = sorted_keys[pos] == query
+    in_rows = order[pos[found]]
+    out_rows = torch.arange(n, device=device).expand(26, n)[found]
+    counts26 = found.sum(dim=1).tolist()
+    counts = (*counts26[:centre], 0, *counts26[centre:])
+    return KernelMap(in_rows, out_rows, counts, n, identity=centre)
+
+
+def down_map(coords: torch.Tensor) -> tuple[torch.Tensor, KernelMap]:
+    """Output coordinates and kernel map of a k=2 s=2 convolution.
+
+    Parameters
+    ----------
+    coords : (N, 4) int64
+        Input coordinates at stride s (units of s).
+
+    Returns
+    -------
+    coarse : (M, 4) int64
+        Unique ``(b, x // 2, y // 2, z // 2)``, sorted by packed key; units of 2 s.
+    KernelMap
+        8 offsets ``(x % 2, y % 2, z % 2)`` in row-major order; each input row appears once.
+    """
+    parent = coords.clone()
+    parent[:, 1:] = torch.div(coords[:, 1:], 2, rounding_mode="floor")
+    keys, out_rows = torch.unique(pack_keys(parent), return_inverse=True)
+    coarse = _unpack_keys(keys)
+    k = ((coords[:, 1] % 2) * 4 + (coords[:, 2] % 2) * 2 + (coords[:, 3] % 2)).to(torch.int64)
+    k_sorted, in_rows = torch.sort(k, stable=True)
+    counts = tuple(torch.bincount(k_sorted, minlength=8).tolist())
+    return coarse, KernelMap(in_rows, out_rows[in_rows], counts, coarse.shape[0])
+
+
+def _unpack_keys(keys: torch.Tensor) -> torch.Tensor:
+    mask = (1 << BITS) - 1
+    return torch.stack(
+        [
+            keys >> (3 * BITS),
+            ((keys >> _SHIFT_X) & mask) - 1,
+            ((keys >> _SHIFT_Y) & mask) - 1,
+            (keys & mask) - 1,
+        ],
+        dim=1,
+    )

