@@ -92,6 +92,11 @@ class TrainOptions:
         return cls(**d)
 
 
+#: The options that change the sequence of weights; the others (iterations, intervals, threads)
+#: do not, so a training can be resumed and extended across changes of them.
+TRAJECTORY_OPTIONS = ("batch_size", "global_batch", "lr", "augment")
+
+
 @dataclass
 class TrainSetup:
     """Everything that determines a training's result (its fingerprint)."""
@@ -112,9 +117,7 @@ class TrainSetup:
             "labels": self.labels,
             "class_weights": self.class_weights,
             "model": asdict(self.model),
-            "options": {
-                k: v for k, v in asdict(self.options).items() if k not in ("threads", "gpu")
-            },
+            "options": {k: getattr(self.options, k) for k in TRAJECTORY_OPTIONS},
             "seed": self.seed,
         }
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()
@@ -235,13 +238,15 @@ class Trainer:
         if not self.checkpoint_path.exists():
             return False
         state = load_checkpoint(self.checkpoint_path, map_location=self.device)
-        if state["fingerprint"] != self.setup.fingerprint():
+        beyond = int(state["iteration"]) > self.setup.options.iterations
+        if state["fingerprint"] != self.setup.fingerprint() or beyond:
             if self.is_main:
                 stale = self.checkpoint_path.with_suffix(".pt.stale")
                 self.checkpoint_path.replace(stale)
                 self._say(
-                    f"checkpoint {self.checkpoint_path} was made with another setup "
-                    f"(data, labels, model or options); moved to {stale}, starting from scratch"
+                    f"checkpoint {self.checkpoint_path} was made with another setup (data, "
+                    "labels, model or options) or went beyond the requested iterations; "
+                    f"moved to {stale}, starting from scratch"
                 )
             return False
         self.model.load_state_dict(state["model"])
@@ -264,7 +269,7 @@ class Trainer:
             "seed": self.setup.seed,
             "train_files": self.setup.train_digests,
             "code_version": code_version(),
-            "torch_version": torch.__version__,
+            "torch_version": str(torch.__version__),
         }
 
     def save(self) -> None:
@@ -294,8 +299,9 @@ class Trainer:
             csv.writer(f).writerow(row)
 
     def _sync_loss(self, value: torch.Tensor) -> float:
+        value = value.detach()
         if self.world > 1:
-            value = value.detach().clone()
+            value = value.clone()
             torch.distributed.all_reduce(value)
             value /= self.world
         return float(value)
@@ -381,8 +387,7 @@ class Trainer:
                 if self.iteration % opts.log_every == 0 or self.iteration == opts.iterations:
                     now = time.perf_counter()
                     rate = steps_since * self.global_batch / max(now - tick, 1e-9)
-                    with np.errstate(invalid="ignore"):
-                        mean_acc = np.nanmean(np.stack(accs), axis=0) if accs else np.full(5, np.nan)
+                    mean_acc = _nanmean_rows(np.stack(accs))
                     self._log("train", float(np.mean(losses)), mean_acc, rate)
                     if progress is None:
                         self._say(
@@ -419,6 +424,14 @@ class Trainer:
             with atomic_path(self.workdir / "log.csv") as tmp:
                 tmp.write_bytes(self.running_log.read_bytes())
         return model_path
+
+
+def _nanmean_rows(rows: np.ndarray) -> np.ndarray:
+    """Column means ignoring NaN, NaN where a column has no value (no warning)."""
+    valid = ~np.isnan(rows)
+    total = np.where(valid, rows, 0.0).sum(axis=0)
+    n = valid.sum(axis=0)
+    return np.where(n > 0, total / np.maximum(n, 1), np.nan)
 
 
 def digest_files(paths: Sequence[str | Path]) -> dict[str, str]:
