@@ -20,6 +20,7 @@ to one, in order, with the event files. Writes ``<out>.{csv,md,tex,json}`` and, 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -222,29 +223,27 @@ def collect_per_event_counts(
             )
     blocks: dict[str, list[np.ndarray]] = {column.key: [] for column in columns}
     for index, event_path in enumerate(event_paths):
-        with EventFile(event_path) as events:
-            files = {v: PredictionFile(predictions[v][index], events=events) for v in used}
-            try:
-                for start in range(0, len(events), step):
-                    block = events.read(start, start + step)
-                    counts = np.array([len(e) for e in block], dtype=np.int64)
-                    truths = {
-                        t: np.concatenate([getattr(e, attr) for e in block])
-                        for t, attr in TRUTHS.items()
-                    }
-                    preds = {
-                        v: np.concatenate([p.pred for p in f.read(start, start + step)])
-                        for v, f in files.items()
-                    }
-                    for column in columns:
-                        blocks[column.key].append(
-                            per_event_confusion(
-                                truths[column.truth], preds[column.variant], counts
-                            )
-                        )
-            finally:
-                for f in files.values():
-                    f.close()
+        with contextlib.ExitStack() as stack:
+            events = stack.enter_context(EventFile(event_path))
+            files = {
+                v: stack.enter_context(PredictionFile(predictions[v][index], events=events))
+                for v in used
+            }
+            for start in range(0, len(events), step):
+                block = events.read(start, start + step)
+                counts = np.array([len(e) for e in block], dtype=np.int64)
+                truths = {
+                    t: np.concatenate([getattr(e, attr) for e in block])
+                    for t, attr in TRUTHS.items()
+                }
+                preds = {
+                    v: np.concatenate([p.pred for p in f.read(start, start + step)])
+                    for v, f in files.items()
+                }
+                for column in columns:
+                    blocks[column.key].append(
+                        per_event_confusion(truths[column.truth], preds[column.variant], counts)
+                    )
     empty = np.zeros((0, NUM_CLASSES, NUM_CLASSES), dtype=np.int64)
     return {key: np.concatenate(b) if b else empty for key, b in blocks.items()}
 
@@ -342,9 +341,7 @@ def display_rows(results: list[ColumnResult]) -> tuple[list[dict], list[str]]:
     return rows, columns
 
 
-def results_json(
-    results: list[ColumnResult], *, n_bootstrap: int, seed: int, level: float
-) -> dict:
+def results_json(results: list[ColumnResult], *, n_bootstrap: int, seed: int, level: float) -> dict:
     """Everything the README generator needs, as JSON-ready values (NaN → null)."""
 
     def listed(values: np.ndarray) -> list[float | None]:
@@ -352,6 +349,7 @@ def results_json(
 
     return {
         "classes": [cls.title for cls in Label],
+        "accuracy_unit": "fraction 0..1 (paper values in percent)",
         "bootstrap": {"resamples": n_bootstrap, "seed": seed, "level": level, "unit": "events"},
         "columns": {
             r.column.key: {
@@ -436,33 +434,73 @@ def parse_predictions(text: str) -> tuple[str, list[Path]]:
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     """Add the options of ``python -m analysis accuracy``."""
-    parser.add_argument("--events", nargs="+", type=Path, required=True, metavar="FILE",
-                        help="test event files, in order")
-    parser.add_argument("--predictions", action="append", type=parse_predictions, required=True,
-                        metavar="VARIANT=PATH[,PATH...]",
-                        help="prediction files of a variant, one per event file, same order "
-                        "(repeat per variant)")
-    parser.add_argument("--column", action="append", type=parse_column, default=None,
-                        metavar="KEY=VARIANT:TRUTH",
-                        help="a table column: VARIANT's predictions scored against TRUTH "
-                        "(label = vox_label, relabel = vox_relabel); repeat per column. "
-                        "Default: the four columns of the study (regular_regular=regular:label, "
-                        "regular_relabeled=regular:relabel, relabeled_relabeled=relabeled:"
-                        "relabel, weighted_relabeled=weighted:relabel)")
-    parser.add_argument("--out", type=Path, required=True, metavar="STEM",
-                        help="output stem: writes STEM.csv, .md, .tex and .json")
-    parser.add_argument("--plots", type=Path, default=None, metavar="DIR",
-                        help="folder for the confusion matrices (confusion_<column>.png)")
-    parser.add_argument("--bootstrap", type=int, default=1000, metavar="N",
-                        help="bootstrap resamples of the events for the intervals (0: none)")
+    parser.add_argument(
+        "--events",
+        nargs="+",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help="test event files, in order",
+    )
+    parser.add_argument(
+        "--predictions",
+        action="append",
+        type=parse_predictions,
+        required=True,
+        metavar="VARIANT=PATH[,PATH...]",
+        help="prediction files of a variant, one per event file, same order (repeat per variant)",
+    )
+    parser.add_argument(
+        "--column",
+        action="append",
+        type=parse_column,
+        default=None,
+        metavar="KEY=VARIANT:TRUTH",
+        help="a table column: VARIANT's predictions scored against TRUTH "
+        "(label = vox_label, relabel = vox_relabel); repeat per column. "
+        "Default: the four columns of the study (regular_regular=regular:label, "
+        "regular_relabeled=regular:relabel, relabeled_relabeled=relabeled:"
+        "relabel, weighted_relabeled=weighted:relabel)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        metavar="STEM",
+        help="output stem: writes STEM.csv, .md, .tex and .json",
+    )
+    parser.add_argument(
+        "--plots",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="folder for the confusion matrices (confusion_<column>.png)",
+    )
+    parser.add_argument(
+        "--bootstrap",
+        type=int,
+        default=1000,
+        metavar="N",
+        help="bootstrap resamples of the events for the intervals (0: none)",
+    )
     parser.add_argument("--level", type=float, default=0.95, help="coverage of the intervals")
     parser.add_argument("--seed", type=int, default=0, help="seed of the bootstrap")
-    parser.add_argument("--data", choices=("Simulation", "Open data"), default="Simulation",
-                        help="data kind in the figures' experiment label")
+    parser.add_argument(
+        "--data",
+        choices=("Simulation", "Open data"),
+        default="Simulation",
+        help="data kind in the figures' experiment label",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     """Score the columns, write the tables, the JSON and the confusion matrices."""
+    if not 0.0 < args.level < 1.0:
+        raise InputError(
+            None, f"must lie strictly between 0 and 1, got {args.level}", field="--level"
+        )
+    if args.bootstrap < 0:
+        raise InputError(None, f"must be 0 or more, got {args.bootstrap}", field="--bootstrap")
     predictions: dict[str, list[Path]] = {}
     for variant, files in args.predictions:
         if variant in predictions:
@@ -479,8 +517,13 @@ def run(args: argparse.Namespace) -> int:
         per_event, columns, n_bootstrap=args.bootstrap, seed=args.seed, level=args.level
     )
     write_outputs(
-        results, args.out, args.plots, n_bootstrap=args.bootstrap, seed=args.seed,
-        level=args.level, data=args.data,
+        results,
+        args.out,
+        args.plots,
+        n_bootstrap=args.bootstrap,
+        seed=args.seed,
+        level=args.level,
+        data=args.data,
     )
     for r in results:
         cells = ", ".join(

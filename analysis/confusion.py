@@ -108,8 +108,15 @@ def plot_confusion(
                 value = fractions[t, p]
                 text = "—" if np.isnan(value) else f"{100.0 * value:.1f}%"
                 dark = not np.isnan(value) and value > 0.6
-                ax.text(p, t, text, ha="center", va="center", fontsize=15,
-                        color="white" if dark else "black")
+                ax.text(
+                    p,
+                    t,
+                    text,
+                    ha="center",
+                    va="center",
+                    fontsize=15,
+                    color="white" if dark else "black",
+                )
         ax.set_xticks(range(NUM_CLASSES), titles, rotation=30, ha="right")
         ax.set_yticks(range(NUM_CLASSES), titles)
         ax.minorticks_off()

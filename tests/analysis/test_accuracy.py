@@ -267,9 +267,7 @@ def test_cli_default_columns_without_bootstrap(dataset, tmp_path):
 
 def test_cli_misaligned_predictions_exit_1_naming_the_file(dataset, tmp_path, capsys):
     bad = tmp_path / "pred" / "weighted" / "1.root"
-    write_predictions(
-        bad, [_prediction(n, PRED_WEIGHTED) for n in (10, 12)], FileMeta(grid=16)
-    )
+    write_predictions(bad, [_prediction(n, PRED_WEIGHTED) for n in (10, 12)], FileMeta(grid=16))
     assert _run_cli(dataset, tmp_path / "results", "--bootstrap", "0") == 1
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
@@ -282,3 +280,10 @@ def test_cli_wrong_number_of_prediction_files_exit_1(dataset, tmp_path, capsys):
     assert _run_cli(dataset, tmp_path / "results") == 1
     err = capsys.readouterr().err
     assert "variant 'regular' has 1 prediction files but 2 event files" in err
+
+
+def test_cli_column_with_unknown_variant_exit_1(dataset, tmp_path, capsys):
+    column = ["--column", "x=nosuch:relabel"]
+    assert _run_cli(dataset, tmp_path / "results", *column) == 1
+    err = capsys.readouterr().err
+    assert "field '--column'" in err and "variant 'nosuch'" in err

@@ -95,11 +95,12 @@ rule dataset_summary:
             caption="../report/class_fractions.rst",
             category="Dataset",
         ),
+    params:
+        splits=" ".join(f"--split {s}=" + ",".join(shard_files(s)) for s in SPLITS),
     log:
         "logs/dataset_summary.log",
     shell:
-        "{PY} analysis dataset-summary --split train={input.train:q} --split val={input.val:q}"
-        " --split test={input.test:q} --out results/tables/dataset"
+        "{PY} analysis dataset-summary {params.splits} --out results/tables/dataset"
         " --plots results/plots/dataset > {log} 2>&1"
 
 
