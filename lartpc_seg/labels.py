@@ -56,6 +56,9 @@ class Process(IntEnum):
     nCapture = 11
     hadronic = 12
     other = 13
+    #: Appended after the contract's table (codes are never renumbered): Geant4's name for the
+    #: process making a μ+ decay electron at rest, a Michel process in study.md §1.
+    muPlusCaptureAtRest = 14
 
 
 #: The ``processes`` string of the ``meta`` tree: process names in code order.
@@ -63,7 +66,7 @@ PROCESS_NAMES = ",".join(p.name for p in Process)
 
 _SHOWER_PROCESSES = {Process.primary, Process.conv, Process.compt, Process.nCapture}
 _DELTA_PROCESSES = {Process.muIoni, Process.hIoni}
-_MICHEL_PROCESSES = {Process.Decay, Process.muMinusCaptureAtRest}
+_MICHEL_PROCESSES = {Process.Decay, Process.muMinusCaptureAtRest, Process.muPlusCaptureAtRest}
 
 
 def particle_class(pdg: int, process: Process | None) -> Label | None:

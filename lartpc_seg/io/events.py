@@ -195,12 +195,19 @@ class FileMeta:
     @classmethod
     def read(cls, path: str | Path, file: uproot.ReadOnlyDirectory) -> FileMeta:
         """Read the ``meta`` tree of an open file, naming ``path`` in any error."""
-        if META_TREE not in file:
-            raise InputError(path, f"no TTree '{META_TREE}' in the file", field=META_TREE)
-        tree = file[META_TREE]
+        try:
+            if META_TREE not in file:
+                raise InputError(path, f"no TTree '{META_TREE}' in the file", field=META_TREE)
+            tree = file[META_TREE]
+            columns = tree.arrays(library="np")
+        except InputError:
+            raise
+        except Exception as err:  # a truncated or damaged file fails deep inside uproot
+            raise InputError(
+                path, f"cannot read the meta tree ({type(err).__name__}: {err})", field=META_TREE
+            ) from err
         values = {}
-        for key in tree.keys():
-            arr = tree[key].array(library="np")
+        for key, arr in columns.items():
             if len(arr) != 1:
                 raise InputError(path, f"meta tree must have one entry, has {len(arr)}", field=key)
             values[key] = arr[0]
@@ -365,7 +372,13 @@ class EventFile:
         stop = len(self) if stop is None else min(stop, len(self))
         if start >= stop:
             return []
-        arrays = self.tree.arrays(list(EVENT_BRANCHES), entry_start=start, entry_stop=stop)
+        try:
+            arrays = self.tree.arrays(list(EVENT_BRANCHES), entry_start=start, entry_stop=stop)
+        except Exception as err:  # a truncated or damaged file fails deep inside uproot
+            raise InputError(
+                self.path,
+                f"cannot read entries {start}..{stop} ({type(err).__name__}: {err})",
+            ) from err
         if check:
             problems = arrays_problems(self.path, arrays, self.meta.grid, first_only=True)
             if problems:

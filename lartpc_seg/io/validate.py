@@ -29,16 +29,22 @@ def open_root(path: str | Path) -> uproot.ReadOnlyDirectory:
         raise InputError(path, f"not a readable ROOT file ({type(err).__name__}: {err})") from err
 
 
-def _element_dtype(branch: uproot.TBranch) -> np.dtype | None:
+def _branch_type(branch: uproot.TBranch) -> tuple[np.dtype | None, bool]:
+    """Element dtype of a branch and whether it holds one list per entry."""
     interp = branch.interpretation
-    content = getattr(interp, "content", None)
-    if content is not None:
-        interp = content
+    jagged = isinstance(interp, uproot.interpretation.jagged.AsJagged)
+    if jagged:
+        interp = interp.content
     to_dtype = getattr(interp, "to_dtype", None)
     if to_dtype is None:
-        return None
+        return None, jagged
     dtype = np.dtype(to_dtype)
-    return dtype.base if dtype.subdtype is not None else dtype
+    return (dtype.base if dtype.subdtype is not None else dtype), jagged
+
+
+def is_per_voxel(name: str) -> bool:
+    """Whether a branch of the contract holds one list per entry (``vox_*``, ``part_*``)."""
+    return name.startswith(("vox_", "part_"))
 
 
 def structure_problems(
@@ -75,13 +81,15 @@ def structure_problems(
             problems.append(InputError(path, f"missing branch in TTree '{tree_name}'", field=name))
             continue
         try:
-            found = _element_dtype(tree[name])
+            found, jagged = _branch_type(tree[name])
         except Exception as err:
             problems.append(InputError(path, f"unreadable branch ({err})", field=name))
             continue
-        if found is None or found.newbyteorder("=") != dtype:
+        wanted = f"var * {dtype}" if is_per_voxel(name) else str(dtype)
+        have = f"var * {found}" if jagged else str(found)
+        if found is None or found.newbyteorder("=") != dtype or jagged != is_per_voxel(name):
             problems.append(
-                InputError(path, f"branch has type {found}, the contract says {dtype}", field=name)
+                InputError(path, f"branch has type {have}, the contract says {wanted}", field=name)
             )
     return problems
 
