@@ -1,0 +1,107 @@
+"""Event composition: the primaries of one event (MPV vertex + MPR-like rain + stopping muons)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from lartpc_seg.constants import VOXEL_CM
+from lartpc_seg.simulation.config import SimulationConfig
+from lartpc_seg.simulation.geometry import isotropic
+from lartpc_seg.simulation.transport import (
+    ELECTRON,
+    MUON,
+    PHOTON,
+    PION,
+    PION0,
+    PROTON,
+    range_table,
+)
+
+#: Margin kept between a stopping muon's straight-line end and the faces, voxels.
+_STOP_MARGIN_VOX = 3.0
+
+
+@dataclass
+class Primary:
+    """One primary particle: PDG code, kinetic energy (MeV), start (cm) and unit direction."""
+
+    pdg: int
+    ke_mev: float
+    start_cm: np.ndarray
+    direction: np.ndarray
+
+
+def _muon_pdg(rng: np.random.Generator, config: SimulationConfig) -> int:
+    return -MUON if rng.random() < config.mu_plus_fraction else MUON
+
+
+def _species_pdg(rng: np.random.Generator, config: SimulationConfig, species: str) -> int:
+    if species == "muon":
+        return _muon_pdg(rng, config)
+    if species == "pion":
+        return PION if rng.random() < 0.5 else -PION
+    return {"proton": PROTON, "electron": ELECTRON, "photon": PHOTON, "pi0": PION0}[species]
+
+
+def _uniform(rng: np.random.Generator, bounds: list[float]) -> float:
+    return float(rng.uniform(bounds[0], bounds[1]))
+
+
+def compose_event(config: SimulationConfig, rng: np.random.Generator) -> list[Primary]:
+    """Draw the primaries of one event.
+
+    * one vertex, uniform in the cube less ``vertex_margin_vox``, with a number of particles
+      flat in ``vertex_particles``, species drawn from ``vertex_species``, isotropic, each with
+      a flat kinetic energy in its species' range;
+    * cosmic-like tracks (muons, or protons with ``cosmic_proton_fraction``), start uniform in
+      the cube, isotropic;
+    * stopping muons: kinetic energy flat in ``stopping_muon_ke`` (capped so that the range fits
+      in 90 % of the cube), isotropic, start drawn uniformly among the points from which the
+      straight-line range ends inside the cube.
+
+    Parameters
+    ----------
+    config : SimulationConfig
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    list of Primary
+    """
+    size = config.grid * VOXEL_CM
+    primaries: list[Primary] = []
+
+    n_vertex = int(rng.integers(config.vertex_particles[0], config.vertex_particles[1] + 1))
+    if n_vertex:
+        margin = min(config.vertex_margin_vox * VOXEL_CM, 0.45 * size)
+        vertex = rng.uniform(margin, size - margin, 3)
+        names = list(config.vertex_species)
+        weights = np.array([config.vertex_species[k] for k in names], np.float64)
+        for _ in range(n_vertex):
+            species = names[int(rng.choice(len(names), p=weights / weights.sum()))]
+            pdg = _species_pdg(rng, config, species)
+            ke = _uniform(rng, getattr(config, f"{species}_ke"))
+            primaries.append(Primary(pdg, ke, vertex.copy(), isotropic(rng, 1)[0]))
+
+    for _ in range(int(rng.integers(config.cosmic_tracks[0], config.cosmic_tracks[1] + 1))):
+        if rng.random() < config.cosmic_proton_fraction:
+            pdg, ke = PROTON, _uniform(rng, config.cosmic_proton_ke)
+        else:
+            pdg, ke = _muon_pdg(rng, config), _uniform(rng, config.cosmic_muon_ke)
+        primaries.append(Primary(pdg, ke, rng.uniform(0.0, size, 3), isotropic(rng, 1)[0]))
+
+    table = range_table(MUON)
+    margin = _STOP_MARGIN_VOX * VOXEL_CM
+    ke_cap = float(table.energy(0.9 * (size - 2.0 * margin)))
+    for _ in range(int(rng.integers(config.stopping_muons[0], config.stopping_muons[1] + 1))):
+        pdg = _muon_pdg(rng, config)
+        ke = min(_uniform(rng, config.stopping_muon_ke), ke_cap)
+        direction = isotropic(rng, 1)[0]
+        reach = float(table.range(ke)) * direction
+        low = margin - np.minimum(reach, 0.0)
+        high = size - margin - np.maximum(reach, 0.0)
+        start = low + rng.random(3) * (high - low)
+        primaries.append(Primary(pdg, ke, start, direction))
+    return primaries

@@ -1,0 +1,177 @@
+"""The simulator's configuration: one dataclass, built from a plain mapping and checked."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+#: Species a vertex particle can be, with the PDG codes drawn for it (charge chosen evenly,
+#: except muons, whose sign follows ``mu_plus_fraction``).
+VERTEX_SPECIES = ("muon", "pion", "proton", "electron", "photon", "pi0")
+
+
+@dataclass
+class SimulationConfig:
+    """Knobs of the parametrised LArTPC simulation (lengths in voxels, energies in MeV).
+
+    Event composition mimics the DeepLearnPhysics MPV/MPR generator (physics.md §1.2, §4): one
+    multi-particle vertex, cosmic-like tracks crossing the volume, and extra muons that stop
+    inside it (the Michel enrichment). Every position and direction is uniform/isotropic and
+    every kinetic energy flat in its range.
+
+    Attributes
+    ----------
+    grid : int
+        Voxels per side of the cube (3 mm voxels).
+    voxel_threshold_mev : float
+        Voxels with less deposited energy are dropped.
+    transverse_sigma_vox : float
+        Gaussian spread (per axis, voxels) of every deposit point: diffusion, which makes tracks
+        1–2 voxels wide (physics.md §5).
+    step_mm : float
+        Tracking step of charged particles.
+    landau_sigma : float
+        Relative Landau-like spread of one step's deposit.
+    delta_cut_mev : float
+        δ rays above this kinetic energy are produced explicitly (below: continuous loss).
+    electron_track_cut_mev : float
+        Electrons below this kinetic energy are deposited as a short straight blob, not tracked.
+    brems_cut_mev : float
+        Smallest bremsstrahlung photon energy emitted (softer radiation deposited locally).
+    photon_cut_mev : float
+        Photons below this energy are absorbed at their next interaction point.
+    vertex_particles : [int, int]
+        Inclusive range of the number of vertex particles.
+    vertex_species : dict of str to float
+        Relative weights of the vertex species (keys from ``VERTEX_SPECIES``).
+    vertex_margin_vox : float
+        Distance of the vertex from the faces of the cube.
+    muon_ke, pion_ke, proton_ke, electron_ke, photon_ke, pi0_ke : [float, float]
+        Kinetic-energy ranges of the vertex species.
+    cosmic_tracks : [int, int]
+        Inclusive range of cosmic-like tracks (start anywhere in the cube, isotropic).
+    cosmic_proton_fraction : float
+        Fraction of cosmic-like tracks that are protons (the rest are muons).
+    cosmic_muon_ke, cosmic_proton_ke : [float, float]
+        Their kinetic-energy ranges.
+    stopping_muons : [int, int]
+        Inclusive range of extra muons placed so that their straight-line range ends inside the
+        cube (the Michel enrichment).
+    stopping_muon_ke : [float, float]
+        Their kinetic-energy range (clipped to what fits in the cube).
+    mu_plus_fraction : float
+        Fraction of μ+ among all muons (μ+ always yields a Michel electron, μ− 26 % of the time).
+    """
+
+    grid: int = 192
+    voxel_threshold_mev: float = 0.02
+    transverse_sigma_vox: float = 0.4
+    step_mm: float = 0.6
+    landau_sigma: float = 0.6
+    delta_cut_mev: float = 1.0
+    electron_track_cut_mev: float = 2.0
+    brems_cut_mev: float = 0.2
+    photon_cut_mev: float = 0.1
+    vertex_particles: list[int] = field(default_factory=lambda: [1, 4])
+    vertex_species: dict[str, float] = field(
+        default_factory=lambda: {
+            "muon": 1.0,
+            "pion": 1.0,
+            "proton": 2.0,
+            "electron": 0.6,
+            "photon": 0.6,
+            "pi0": 0.3,
+        }
+    )
+    vertex_margin_vox: float = 10.0
+    muon_ke: list[float] = field(default_factory=lambda: [20.0, 500.0])
+    pion_ke: list[float] = field(default_factory=lambda: [20.0, 500.0])
+    proton_ke: list[float] = field(default_factory=lambda: [20.0, 300.0])
+    electron_ke: list[float] = field(default_factory=lambda: [10.0, 400.0])
+    photon_ke: list[float] = field(default_factory=lambda: [10.0, 400.0])
+    pi0_ke: list[float] = field(default_factory=lambda: [10.0, 200.0])
+    cosmic_tracks: list[int] = field(default_factory=lambda: [4, 9])
+    cosmic_proton_fraction: float = 0.15
+    cosmic_muon_ke: list[float] = field(default_factory=lambda: [100.0, 2000.0])
+    cosmic_proton_ke: list[float] = field(default_factory=lambda: [20.0, 300.0])
+    stopping_muons: list[int] = field(default_factory=lambda: [0, 1])
+    stopping_muon_ke: list[float] = field(default_factory=lambda: [20.0, 150.0])
+    mu_plus_fraction: float = 0.5
+
+    def __post_init__(self) -> None:
+        self._check()
+
+    def _check(self) -> None:
+        if int(self.grid) < 8:
+            raise ValueError(f"SimulationConfig.grid must be at least 8, got {self.grid}")
+        for name in (
+            "voxel_threshold_mev",
+            "transverse_sigma_vox",
+            "landau_sigma",
+            "photon_cut_mev",
+        ):
+            if getattr(self, name) < 0:
+                raise ValueError(f"SimulationConfig.{name} must be >= 0, got {getattr(self, name)}")
+        for name in ("step_mm", "delta_cut_mev", "electron_track_cut_mev", "brems_cut_mev"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"SimulationConfig.{name} must be > 0, got {getattr(self, name)}")
+        for name in ("cosmic_proton_fraction", "mu_plus_fraction"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"SimulationConfig.{name} must lie in [0, 1]")
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, list):
+                if len(value) != 2 or value[0] > value[1] or value[0] < 0:
+                    raise ValueError(
+                        f"SimulationConfig.{f.name} must be [low, high] with 0 <= low <= high, "
+                        f"got {value}"
+                    )
+        unknown = set(self.vertex_species) - set(VERTEX_SPECIES)
+        if unknown:
+            raise ValueError(
+                f"SimulationConfig.vertex_species: unknown species {sorted(unknown)} "
+                f"(known: {', '.join(VERTEX_SPECIES)})"
+            )
+        weights = list(self.vertex_species.values())
+        if any(w < 0 for w in weights) or (self.vertex_particles[1] > 0 and sum(weights) <= 0):
+            raise ValueError("SimulationConfig.vertex_species weights must be >= 0, not all 0")
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> SimulationConfig:
+        """Build a configuration from a mapping of field names (missing fields keep defaults).
+
+        Raises
+        ------
+        ValueError
+            Naming the first unknown key, or a value out of range.
+        """
+        names = {f.name: f for f in dataclasses.fields(cls)}
+        for key in d:
+            if key not in names:
+                raise ValueError(
+                    f"unknown SimulationConfig key '{key}' (known: {', '.join(names)})"
+                )
+        values: dict[str, Any] = {}
+        for key, value in d.items():
+            default = getattr(cls(), key)
+            if isinstance(default, bool) or not isinstance(default, (int, float, list, dict)):
+                values[key] = value
+            elif isinstance(default, list):
+                if not isinstance(value, (list, tuple)):
+                    raise ValueError(f"SimulationConfig.{key} must be a list [low, high]")
+                values[key] = [type(default[0])(v) for v in value]
+            elif isinstance(default, dict):
+                if not isinstance(value, dict):
+                    raise ValueError(f"SimulationConfig.{key} must be a mapping")
+                values[key] = {str(k): float(v) for k, v in value.items()}
+            else:
+                try:
+                    values[key] = type(default)(value)
+                except (TypeError, ValueError) as err:
+                    raise ValueError(f"SimulationConfig.{key}: bad value {value!r}") from err
+        return cls(**values)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The configuration as plain Python types (for YAML/JSON)."""
+        return dataclasses.asdict(self)
