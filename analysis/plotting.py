@@ -16,13 +16,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import matplotlib
+import matplotlib.pyplot as plt
+import mplhep
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import mplhep  # noqa: E402
-
-from lartpc_seg.io.atomic import atomic_path  # noqa: E402
+from lartpc_seg.io.atomic import atomic_path
 
 #: The text in bold at the top left of every figure.
 EXPERIMENT = "LArTPC"
@@ -56,10 +53,11 @@ def label(ax: matplotlib.axes.Axes, data: str = "Simulation", *, rlabel: str | N
         ax.text(1.0, 1.0, rlabel, transform=ax.transAxes, ha="right", va="bottom", fontsize="small")
 
 
-def save_figure(fig: matplotlib.figure.Figure, path: str | Path) -> Path:
-    """Save ``fig`` atomically (format from the suffix) and close it; returns ``path``."""
+def save_figure(fig: matplotlib.figure.Figure, path: str | Path, *, close: bool = True) -> Path:
+    """Save ``fig`` atomically (format from the suffix), close it unless told; returns ``path``."""
     path = Path(path)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format=path.suffix.lstrip(".") or "pdf", bbox_inches="tight")
-    plt.close(fig)
+    if close:
+        plt.close(fig)
     return path

@@ -44,18 +44,23 @@ def _latex_escape(text: str) -> str:
     return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in text)
 
 
+def _csv_cell(value: object) -> object:
+    """A CSV cell: full precision, empty for None and NaN."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return value
+
+
 def to_csv(rows: Sequence[dict], columns: Sequence[str], path: Path) -> None:
     """Write ``rows`` as CSV with full-precision numbers (empty cells for missing values)."""
     with atomic_path(path) as tmp, open(tmp, "w", newline="") as out:
         writer = csv.writer(out)
         writer.writerow(columns)
         for row in rows:
-            writer.writerow(["" if row.get(c) is None else row.get(c) for c in columns])
+            writer.writerow([_csv_cell(row.get(c)) for c in columns])
 
 
-def to_markdown(
-    rows: Sequence[dict], columns: Sequence[str], caption: str, digits: int = 1
-) -> str:
+def to_markdown(rows: Sequence[dict], columns: Sequence[str], caption: str, digits: int = 1) -> str:
     """A GitHub Markdown table with ``caption`` as a line above it."""
     lines = [f"{caption}", "", "| " + " | ".join(columns) + " |"]
     lines.append("|" + "|".join("---" for _ in columns) + "|")

@@ -1,0 +1,123 @@
+"""``python -m analysis michel-table``: the Michel purity/efficiency table of all variants.
+
+Reads the ``metrics.json`` of each ``python -m analysis michel`` run and writes
+``OUT.csv``/``OUT.md``/``OUT.tex``: one row per variant, values in percent and the voxel-summed
+forms in extra columns. The CSV has the 95 % intervals in ``*_lo``/``*_hi`` columns; the
+Markdown and LaTeX tables show them as ``value [lo, hi]`` in one cell. A variant
+named ``truth`` (the ``--truth`` ceiling) is listed last among the runs; the slide's reference
+values (ACAT 2019, study.md §6) are added to the Markdown and LaTeX tables as a last row.
+
+Example
+-------
+    python -m analysis michel-table --metrics regular=results/michel/regular/metrics.json \\
+        truth=results/michel/truth/metrics.json --out results/tables/michel
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+
+from analysis.tables import write_table
+from lartpc_seg.errors import InputError
+
+#: metrics.json key → table column, in table order.
+METRICS = {
+    "id_purity": "id_purity",
+    "id_efficiency": "id_efficiency",
+    "id_efficiency_attached": "id_efficiency_attached",
+    "cluster_purity": "cluster_purity",
+    "cluster_efficiency": "cluster_efficiency",
+    "cluster_purity_voxels": "cluster_purity_voxels",
+    "cluster_efficiency_voxels": "cluster_efficiency_voxels",
+}
+
+#: The ACAT 2019 slide's results, percent (study.md §6).
+PAPER_ROW = {
+    "variant": "paper (ACAT 2019)",
+    "sample": 7105,
+    "id_purity": 98.8,
+    "id_efficiency": 93.9,
+    "cluster_purity": 97.3,
+    "cluster_efficiency": 96.1,
+}
+
+CAPTION = (
+    "Michel electron reconstruction (study.md §6), in percent with 95 % intervals: "
+    "identification purity and efficiency (all true clusters, and those attached to a true MIP), "
+    "cluster purity and efficiency (mean over matched candidates; _voxels: voxel-summed). "
+    "sample = events analysed (the paper's 7105 as printed on the slide, unit not stated); "
+    "truth = true labels used as the prediction."
+)
+
+
+def columns() -> list[str]:
+    """The table's columns: variant, sample, counts, then each metric with its interval."""
+    cols = ["variant", "sample", "candidates", "true_clusters"]
+    for name in METRICS.values():
+        cols += [name, f"{name}_lo", f"{name}_hi"]
+    return cols
+
+
+def row_from_metrics(variant: str, metrics: dict, path: Path | None = None) -> dict[str, object]:
+    """One table row (percent) from the content of a ``metrics.json``."""
+    try:
+        row: dict[str, object] = {
+            "variant": variant,
+            "sample": int(metrics["sample"]),
+            "candidates": int(metrics["counts"]["candidates"]),
+            "true_clusters": int(metrics["counts"]["true_clusters"]),
+        }
+        for key, name in METRICS.items():
+            for part, suffix in (("value", ""), ("lo", "_lo"), ("hi", "_hi")):
+                value = metrics[key][part]
+                row[name + suffix] = math.nan if value is None else 100.0 * float(value)
+    except (KeyError, TypeError, ValueError) as err:
+        raise InputError(path, f"not a Michel metrics file: missing or bad {err}") from err
+    return row
+
+
+#: Columns of the Markdown and LaTeX tables: each metric as "value [lo, hi]".
+COMPACT_COLUMNS = ["variant", "sample", "candidates", "true_clusters", *METRICS.values()]
+
+
+def compact_row(row: dict[str, object]) -> dict[str, object]:
+    """A row of the Markdown/LaTeX table: ``value [lo, hi]`` in percent, one decimal."""
+    out = {k: row[k] for k in ("variant", "sample", "candidates", "true_clusters")}
+    for name in METRICS.values():
+        value, lo, hi = (row[name + s] for s in ("", "_lo", "_hi"))
+        out[name] = "" if math.isnan(value) else f"{value:.1f} [{lo:.1f}, {hi:.1f}]"
+    return out
+
+
+def configure_parser(parser: argparse.ArgumentParser) -> None:
+    """Options of ``python -m analysis michel-table``."""
+    parser.add_argument(
+        "--metrics",
+        nargs="+",
+        required=True,
+        metavar="VARIANT=metrics.json",
+        help="one per variant; name the --truth run 'truth'",
+    )
+    parser.add_argument("--out", type=Path, required=True, help="output path without suffix")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Write the table."""
+    rows = []
+    for item in args.metrics:
+        variant, sep, path = item.partition("=")
+        if not sep or not variant or not path:
+            raise InputError(None, f"expected VARIANT=PATH, got {item!r}", field="--metrics")
+        try:
+            metrics = json.loads(Path(path).read_text())
+        except (OSError, ValueError) as err:
+            raise InputError(path, f"cannot read metrics: {err}") from err
+        rows.append(row_from_metrics(variant, metrics, Path(path)))
+    rows.sort(key=lambda r: r["variant"] == "truth")
+    write_table(rows, columns(), args.out, CAPTION, formats=("csv",))
+    shown = [compact_row(r) for r in rows] + [PAPER_ROW]
+    write_table(shown, COMPACT_COLUMNS, args.out, CAPTION, formats=("md", "tex"))
+    return 0

@@ -1,0 +1,276 @@
+"""Michel energy spectra, resolution, purity/efficiency vs energy, and the energy calibration.
+
+The reconstructed energy is the sum of a candidate's voxel energies (MeV), times an optional
+scale factor fitted on the training split (:func:`fit_calibration`). The true energies are the
+Michel electron's initial kinetic energy and its true cluster's deposited (primary ionisation)
+energy; the deposited energy is lower, as ~30 % of a Michel's energy leaves as bremsstrahlung
+photons whose deposits are relabeled shower (physics.md §2).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import hist
+import numpy as np
+
+from analysis.plotting import label, plt, save_figure, style
+from lartpc_seg.io.atomic import atomic_path
+
+#: Energy axis of the spectra: 0-70 MeV (the Michel endpoint is 52.8 MeV, physics.md §3).
+ENERGY_BINS = (35, 0.0, 70.0)
+#: Coarser bins of true energy for resolution and efficiency curves, MeV.
+CURVE_EDGES = np.arange(0.0, 60.1, 5.0)
+
+
+def fit_calibration(e_reco_raw: np.ndarray, e_true_ke: np.ndarray) -> float:
+    """Scale factor ``k`` minimising Σ (k·reco − true)², a least-squares line through 0.
+
+    Parameters
+    ----------
+    e_reco_raw, e_true_ke : (M,) arrays
+        Uncalibrated candidate energy and matched true kinetic energy, MeV (NaN pairs ignored).
+    """
+    ok = np.isfinite(e_reco_raw) & np.isfinite(e_true_ke) & (e_reco_raw > 0)
+    reco, true = e_reco_raw[ok].astype(np.float64), e_true_ke[ok].astype(np.float64)
+    if not len(reco):
+        raise ValueError("no matched candidate with a true kinetic energy to fit")
+    return float((reco * true).sum() / (reco * reco).sum())
+
+
+def _fit_sample(candidates: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    sel = candidates["candidate"] & candidates["matched"]
+    return candidates["e_reco_raw"][sel], candidates["e_true_ke"][sel]
+
+
+def write_calibration(path: Path, candidates: dict[str, np.ndarray], sources: list[Path]) -> float:
+    """Fit the scale factor on matched candidates and write it as JSON; returns it."""
+    reco, true = _fit_sample(candidates)
+    factor = fit_calibration(reco, true)
+    ok = np.isfinite(true)
+    payload = {
+        "factor": factor,
+        "method": "least squares through the origin of true Michel kinetic energy on the "
+        "uncalibrated voxel energy sum, matched candidates",
+        "n_candidates": int(ok.sum()),
+        "sources": [str(p) for p in sources],
+    }
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(payload, indent=2) + "\n")
+    return factor
+
+
+def resolution(
+    e_true: np.ndarray, e_reco: np.ndarray, edges: np.ndarray = CURVE_EDGES
+) -> dict[str, np.ndarray]:
+    """Bias and resolution of ``(reco − true) / true`` in bins of true energy.
+
+    Returns
+    -------
+    dict of (B,) arrays
+        ``center`` (MeV), ``n``, ``bias`` (mean), ``sigma`` (standard deviation) and
+        ``sigma68`` (half the 16–84 % interval).
+    """
+    ok = np.isfinite(e_true) & np.isfinite(e_reco) & (e_true > 0)
+    e_true, e_reco = e_true[ok], e_reco[ok]
+    rel = (e_reco - e_true) / e_true
+    which = np.digitize(e_true, edges) - 1
+    nb = len(edges) - 1
+    out = {k: np.full(nb, np.nan) for k in ("bias", "sigma", "sigma68")}
+    out["n"] = np.bincount(which[(which >= 0) & (which < nb)], minlength=nb)
+    out["center"] = 0.5 * (edges[1:] + edges[:-1])
+    for b in np.flatnonzero(out["n"] >= 2):
+        r = rel[which == b]
+        out["bias"][b] = r.mean()
+        out["sigma"][b] = r.std(ddof=1)
+        lo, hi = np.quantile(r, [0.16, 0.84])
+        out["sigma68"][b] = 0.5 * (hi - lo)
+    return out
+
+
+def _fraction(passed: np.ndarray, values: np.ndarray, edges: np.ndarray) -> tuple:
+    which = np.digitize(values, edges) - 1
+    nb = len(edges) - 1
+    inside = (which >= 0) & (which < nb)
+    total = np.bincount(which[inside], minlength=nb)
+    good = np.bincount(which[inside], weights=passed[inside].astype(float), minlength=nb)
+    frac = np.divide(good, total, out=np.full(nb, np.nan), where=total > 0)
+    err = np.sqrt(np.clip(frac * (1 - frac), 0, None) / np.maximum(total, 1))
+    return frac, err
+
+
+def _pix_range(*arrays: np.ndarray) -> float:
+    values = np.concatenate([a[np.isfinite(a)] for a in arrays]) if arrays else np.zeros(0)
+    top = np.quantile(values, 0.995) if len(values) else 50.0
+    return float(max(20.0, 10.0 * np.ceil(1.1 * top / 10.0)))
+
+
+def _mesh(ax: plt.Axes, h: hist.Hist) -> object:
+    """Draw a 2D histogram (empty bins blank) and return the mesh for the colour bar."""
+    values = np.ma.masked_equal(h.values().T, 0)
+    return ax.pcolormesh(h.axes[0].edges, h.axes[1].edges, values, cmap="viridis")
+
+
+def histograms(
+    candidates: dict[str, np.ndarray], true_clusters: dict[str, np.ndarray]
+) -> dict[str, hist.Hist]:
+    """The histograms stored in ``michel.root`` (TH1D/TH2D once written by uproot)."""
+    sel = candidates["candidate"]
+    matched = sel & candidates["matched"]
+    energy = hist.axis.Regular(*ENERGY_BINS, name="e", label="Energy [MeV]")
+    top = _pix_range(candidates["n_pix"][matched], candidates["n_pix_matched"][matched])
+    nbin = int(min(top, 100))
+    h = {}
+    h["h_npix"] = (
+        hist.Hist.new.Reg(nbin, 0, top, name="n_pix_matched", label="True cluster voxels")
+        .Reg(nbin, 0, top, name="n_pix", label="Candidate voxels")
+        .Double()
+        .fill(candidates["n_pix_matched"][matched], candidates["n_pix"][matched])
+    )
+    h["h_e_true_ke"] = hist.Hist(energy).fill(true_clusters["e_true_ke"])
+    h["h_e_true_dep"] = hist.Hist(energy).fill(true_clusters["e_dep"])
+    h["h_e_reco"] = hist.Hist(energy).fill(candidates["e_reco"][sel])
+    h["h_e_reco_raw"] = hist.Hist(energy).fill(candidates["e_reco_raw"][sel])
+    h["h_e_reco_vs_true_ke"] = (
+        hist.Hist.new.Reg(*ENERGY_BINS, name="e_true_ke", label="True kinetic energy [MeV]")
+        .Reg(*ENERGY_BINS, name="e_reco", label="Reconstructed energy [MeV]")
+        .Double()
+        .fill(candidates["e_true_ke"][matched], candidates["e_reco"][matched])
+    )
+    return h
+
+
+def plot_all(
+    candidates: dict[str, np.ndarray],
+    true_clusters: dict[str, np.ndarray],
+    out_dir: Path,
+    *,
+    data: str = "Simulation",
+    rlabel: str | None = None,
+    formats: tuple[str, ...] = ("pdf", "png"),
+) -> list[Path]:
+    """Draw the Michel figures into ``out_dir``; returns the files written.
+
+    ``michel_npix`` (candidate vs matched-true voxel count, the slide's figure),
+    ``michel_energy_spectra`` (true KE, true deposited, reconstructed, with a ratio panel),
+    ``michel_energy_2d`` (reconstructed vs true KE), ``michel_resolution`` (vs true KE) and
+    ``michel_purity_efficiency`` (vs energy).
+    """
+    out_dir = Path(out_dir)
+    hs = histograms(candidates, true_clusters)
+    sel = candidates["candidate"]
+    matched = sel & candidates["matched"]
+    figures = {}
+    with style():
+        fig, ax = plt.subplots()
+        h = hs["h_npix"]
+        mesh = _mesh(ax, h)
+        fig.colorbar(mesh, ax=ax, label="Candidates")
+        top = h.axes[0].edges[-1]
+        ax.plot([0, top], [0, top], "w--", lw=1)
+        ax.set_xlabel("Matched true Michel cluster voxels")
+        ax.set_ylabel("Candidate voxels")
+        label(ax, data, rlabel=rlabel)
+        figures["michel_npix"] = fig
+
+        fig, (ax, rax) = plt.subplots(
+            2, 1, sharex=True, gridspec_kw={"height_ratios": (3, 1), "hspace": 0.05}
+        )
+        edges = hs["h_e_reco"].axes[0].edges
+        curves = {
+            "True kinetic energy": hs["h_e_true_ke"].values(),
+            "True deposited (primary ionisation)": hs["h_e_true_dep"].values(),
+            "Reconstructed (candidates)": hs["h_e_reco"].values(),
+        }
+        for name, values in curves.items():
+            ax.stairs(values, edges, label=name, lw=1.5)
+        width = (ENERGY_BINS[2] - ENERGY_BINS[1]) / ENERGY_BINS[0]
+        ax.set_ylabel(f"Michel electrons / {width:g} MeV")
+        peak = max((v.max() for v in curves.values() if v.size), default=1.0)
+        ax.set_ylim(0, 1.5 * max(peak, 1.0))  # room for the legend
+        ax.legend(fontsize="small", loc="upper left")
+        label(ax, data, rlabel=rlabel)
+        reco, dep = (
+            curves["Reconstructed (candidates)"],
+            curves["True deposited (primary ionisation)"],
+        )
+        ratio = np.divide(reco, dep, out=np.full(len(reco), np.nan), where=dep > 0)
+        rax.stairs(ratio, edges, color="k")
+        rax.axhline(1.0, color="grey", ls="--", lw=1)
+        rax.set_ylim(0, 2)
+        rax.set_ylabel("Reco / dep.")
+        rax.set_xlabel("Energy [MeV]")
+        figures["michel_energy_spectra"] = fig
+
+        fig, ax = plt.subplots()
+        h = hs["h_e_reco_vs_true_ke"]
+        mesh = _mesh(ax, h)
+        fig.colorbar(mesh, ax=ax, label="Matched candidates")
+        ax.plot([0, ENERGY_BINS[2]], [0, ENERGY_BINS[2]], "w--", lw=1)
+        ax.set_xlabel("True Michel kinetic energy [MeV]")
+        ax.set_ylabel("Reconstructed energy [MeV]")
+        label(ax, data, rlabel=rlabel)
+        figures["michel_energy_2d"] = fig
+
+        fig, ax = plt.subplots()
+        for name, true in (
+            ("vs true kinetic energy", candidates["e_true_ke"]),
+            ("vs true deposited energy", candidates["e_true_dep"]),
+        ):
+            res = resolution(true[matched], candidates["e_reco"][matched])
+            ax.errorbar(
+                res["center"],
+                res["bias"],
+                yerr=res["sigma68"],
+                marker="o",
+                ls="",
+                capsize=2,
+                label=f"bias ± σ68, {name}",
+            )
+        ax.axhline(0, color="grey", ls="--", lw=1)
+        ax.set_xlabel("True energy [MeV]")
+        ax.set_ylabel("(E$_{reco}$ − E$_{true}$) / E$_{true}$")
+        ax.legend(fontsize="small")
+        label(ax, data, rlabel=rlabel)
+        figures["michel_resolution"] = fig
+
+        fig, ax = plt.subplots()
+        centers = 0.5 * (CURVE_EDGES[1:] + CURVE_EDGES[:-1])
+        for name, marker, passed, values in (
+            (
+                "ID efficiency (all true, vs true KE)",
+                "o",
+                true_clusters["matched"],
+                true_clusters["e_true_ke"],
+            ),
+            (
+                "ID efficiency (attached, vs true KE)",
+                "s",
+                true_clusters["matched"][true_clusters["attached"]],
+                true_clusters["e_true_ke"][true_clusters["attached"]],
+            ),
+            (
+                "ID purity (vs reco energy)",
+                "^",
+                candidates["matched"][sel],
+                candidates["e_reco"][sel],
+            ),
+        ):
+            frac, err = _fraction(passed, values, CURVE_EDGES)
+            ax.errorbar(
+                centers, frac, yerr=err, marker=marker, mfc="none", ls="", capsize=2, label=name
+            )
+        ax.set_ylim(0, 1.1)
+        ax.set_xlabel("Energy [MeV]")
+        ax.set_ylabel("Fraction")
+        ax.legend(fontsize="small", loc="lower right")
+        label(ax, data, rlabel=rlabel)
+        figures["michel_purity_efficiency"] = fig
+
+        written = []
+        for name, fig in figures.items():
+            for i, fmt in enumerate(formats):
+                path = out_dir / f"{name}.{fmt}"
+                written.append(save_figure(fig, path, close=i == len(formats) - 1))
+    return written
