@@ -62,21 +62,47 @@ rule training_curves:
         "{PY} analysis curves {params.logs} --out {output} > {log} 2>&1"
 
 
+MICHEL_FIGURES = [
+    "michel_npix",
+    "michel_energy_spectra",
+    "michel_energy_2d",
+    "michel_resolution",
+    "michel_purity_efficiency",
+]
+
+
 def michel_predictions(w):
     return [] if w.variant == "truth" else predictions(w.variant)
+
+
+rule michel_calibration:
+    input:
+        shard_files("train"),
+    output:
+        "results/michel/calibration.json",
+    threads: config["analysis"]["threads"]
+    log:
+        "logs/michel/calibration.log",
+    shell:
+        "{PY} analysis michel --events {input:q} --truth --threads {threads}"
+        " --fit-calibration {output} > {log} 2>&1"
 
 
 rule michel:
     input:
         events=shard_files("test"),
         predictions=michel_predictions,
+        calibration=(
+            "results/michel/calibration.json"
+            if config["analysis"]["michel"]["calibrate"]
+            else []
+        ),
     output:
         root="results/michel/{variant}/michel.root",
         parquet="results/michel/{variant}/michel.parquet",
         metrics="results/michel/{variant}/metrics.json",
         plots=report(
-            directory("results/michel/{variant}/plots"),
-            patterns=["{name}.png"],
+            expand("results/michel/{{variant}}/{name}.png", name=MICHEL_FIGURES),
             caption="../report/michel_plots.rst",
             category="Michel",
             subcategory="{variant}",
@@ -85,12 +111,16 @@ rule michel:
         source=lambda w, input: (
             "--truth" if w.variant == "truth" else f"--predictions {' '.join(input.predictions)}"
         ),
+        calibration=lambda w, input: (
+            f"--calibration {input.calibration}" if input.calibration else ""
+        ),
     threads: config["analysis"]["threads"]
     log:
         "logs/michel/{variant}.log",
     shell:
-        "{PY} analysis michel --events {input.events:q} {params.source}"
-        " --threads {threads} --out results/michel/{wildcards.variant} > {log} 2>&1"
+        "{PY} analysis michel --events {input.events:q} {params.source} {params.calibration}"
+        " --variant {wildcards.variant} --threads {threads}"
+        " --out results/michel/{wildcards.variant} > {log} 2>&1"
 
 
 rule michel_table:
@@ -103,13 +133,11 @@ rule michel_table:
             category="Michel",
         ),
     params:
-        metrics=" ".join(
-            f"--metrics {v}=results/michel/{v}/metrics.json" for v in [*variants(), "truth"]
-        ),
+        metrics=" ".join(f"{v}=results/michel/{v}/metrics.json" for v in [*variants(), "truth"]),
     log:
         "logs/michel_table.log",
     shell:
-        "{PY} analysis michel-table {params.metrics} --out results/tables/michel > {log} 2>&1"
+        "{PY} analysis michel-table --metrics {params.metrics} --out results/tables/michel > {log} 2>&1"
 
 
 def analysis_outputs():

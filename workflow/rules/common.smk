@@ -2,10 +2,13 @@
 
 import json
 import math
+import shlex
+import sys
 
 SPLITS = ["train", "val", "test"]
 SPLIT_SEED_OFFSET = {"train": 0, "val": 1_000_000, "test": 2_000_000}
-PY = "python -m"
+#: The Python that runs Snakemake runs the rules too (the project's .venv under `make run`).
+PY = f"{shlex.quote(sys.executable)} -m"
 
 
 def n_shards(split):

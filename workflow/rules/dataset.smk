@@ -75,7 +75,7 @@ rule validate_split:
     log:
         "logs/validate/{split}.log",
     shell:
-        "{PY} lartpc_seg validate {input} --report {output} > {log} 2>&1"
+        "{PY} lartpc_seg validate {input} > {log} 2>&1 && cp {log} {output}"
 
 
 rule dataset_summary:

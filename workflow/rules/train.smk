@@ -24,9 +24,10 @@ rule train:
         train=quoted_json({k: v for k, v in config["train"].items() if k != "variants"}),
         seed=config["seed"],
         launcher=lambda w: (
-            f"torchrun --standalone --nproc-per-node {config['train']['workers']} -m lartpc_seg"
+            f"{PY} torch.distributed.run --standalone"
+            f" --nproc-per-node {config['train']['workers']} -m lartpc_seg"
             if config["train"]["workers"] > 1
-            else "python -m lartpc_seg"
+            else f"{PY} lartpc_seg"
         ),
     threads: config["train"]["threads"] * config["train"]["workers"]
     resources:
