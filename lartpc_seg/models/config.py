@@ -47,7 +47,9 @@ class UResNetConfig:
             if getattr(self, name) < 1:
                 raise ValueError(f"UResNetConfig.{name} must be >= 1, got {getattr(self, name)}")
         if self.backend not in BACKENDS or self.backend == "dense":
-            raise ValueError(f"UResNetConfig.backend must be 'torch' or 'minkowski', got {self.backend!r}")
+            raise ValueError(
+                f"UResNetConfig.backend must be 'torch' or 'minkowski', got {self.backend!r}"
+            )
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> UResNetConfig:

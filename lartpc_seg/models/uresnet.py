@@ -17,6 +17,8 @@ No convolution has a bias. The final linear classifier keeps its bias (as the or
 
 from __future__ import annotations
 
+import itertools
+
 import torch
 from torch import nn
 
@@ -38,7 +40,7 @@ class ResidualBlock(nn.Module):
             backend.submanifold(b, b),
         )
 
-    def forward(self, x):  # noqa: D102
+    def forward(self, x):
         return self.backend.add(self.shortcut(x), self.body(x))
 
 
@@ -67,11 +69,11 @@ class _UResNetLayers(nn.Module):
         self.encoder = nn.ModuleList(_blocks(backend, w, w, config) for w in widths)
         self.down = nn.ModuleList(
             nn.Sequential(_bn_act(backend, a, config), backend.down(a, b))
-            for a, b in zip(widths[:-1], widths[1:], strict=True)
+            for a, b in itertools.pairwise(widths)
         )
         self.up = nn.ModuleList(
             nn.Sequential(_bn_act(backend, b, config), backend.up(b, a))
-            for a, b in zip(widths[:-1], widths[1:], strict=True)
+            for a, b in itertools.pairwise(widths)
         )
         self.decoder = nn.ModuleList(_blocks(backend, 2 * w, w, config) for w in widths[:-1])
         self.head = nn.Sequential(
@@ -112,7 +114,7 @@ class UResNet(_UResNetLayers):
         Class scores, row ``i`` for input row ``i`` (same order as the input, on every backend).
     """
 
-    def forward(self, coords: torch.Tensor, features: torch.Tensor) -> torch.Tensor:  # noqa: D102
+    def forward(self, coords: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
         x, state = self.backend.wrap(coords, features)
         return self.backend.unwrap(self._forward_tensor(x), state)
 
@@ -127,7 +129,7 @@ class DenseUResNet(_UResNetLayers):
     def __init__(self, config: UResNetConfig) -> None:
         super().__init__(config, get_backend("dense"))
 
-    def forward(self, dense: torch.Tensor) -> torch.Tensor:  # noqa: D102
+    def forward(self, dense: torch.Tensor) -> torch.Tensor:
         return self._forward_tensor(dense)
 
 

@@ -29,12 +29,12 @@ class Backend(Protocol):
 
     name: str
 
-    def submanifold(self, c_in: int, c_out: int) -> nn.Module: ...  # noqa: D102
-    def down(self, c_in: int, c_out: int) -> nn.Module: ...  # noqa: D102
-    def up(self, c_in: int, c_out: int) -> nn.Module: ...  # noqa: D102
-    def batch_norm(self, c: int, momentum: float, eps: float) -> nn.Module: ...  # noqa: D102
-    def activation(self, slope: float) -> nn.Module: ...  # noqa: D102
-    def linear(self, c_in: int, c_out: int, bias: bool) -> nn.Module: ...  # noqa: D102
+    def submanifold(self, c_in: int, c_out: int) -> nn.Module: ...
+    def down(self, c_in: int, c_out: int) -> nn.Module: ...
+    def up(self, c_in: int, c_out: int) -> nn.Module: ...
+    def batch_norm(self, c: int, momentum: float, eps: float) -> nn.Module: ...
+    def activation(self, slope: float) -> nn.Module: ...
+    def linear(self, c_in: int, c_out: int, bias: bool) -> nn.Module: ...
 
     def wrap(self, coords: torch.Tensor, features: torch.Tensor) -> tuple[Any, Any]:
         """``(N, 4)`` int64 coords and ``(N, C)`` features → (backend tensor, unwrap state)."""
@@ -54,35 +54,35 @@ class TorchBackend:
 
     name = "torch"
 
-    def submanifold(self, c_in: int, c_out: int) -> nn.Module:  # noqa: D102
+    def submanifold(self, c_in: int, c_out: int) -> nn.Module:
         return layers.SubmanifoldConv3d(c_in, c_out)
 
-    def down(self, c_in: int, c_out: int) -> nn.Module:  # noqa: D102
+    def down(self, c_in: int, c_out: int) -> nn.Module:
         return layers.DownConv3d(c_in, c_out)
 
-    def up(self, c_in: int, c_out: int) -> nn.Module:  # noqa: D102
+    def up(self, c_in: int, c_out: int) -> nn.Module:
         return layers.UpConv3d(c_in, c_out)
 
-    def batch_norm(self, c: int, momentum: float, eps: float) -> nn.Module:  # noqa: D102
+    def batch_norm(self, c: int, momentum: float, eps: float) -> nn.Module:
         return layers.BatchNorm(c, eps=eps, momentum=momentum)
 
-    def activation(self, slope: float) -> nn.Module:  # noqa: D102
+    def activation(self, slope: float) -> nn.Module:
         return layers.Activation(slope)
 
-    def linear(self, c_in: int, c_out: int, bias: bool) -> nn.Module:  # noqa: D102
+    def linear(self, c_in: int, c_out: int, bias: bool) -> nn.Module:
         return layers.Linear(c_in, c_out, bias=bias)
 
-    def wrap(self, coords: torch.Tensor, features: torch.Tensor) -> tuple[SparseTensor, None]:  # noqa: D102
+    def wrap(self, coords: torch.Tensor, features: torch.Tensor) -> tuple[SparseTensor, None]:
         check_coords(coords)
         return SparseTensor(features, coords), None
 
-    def unwrap(self, x: SparseTensor, state: None) -> torch.Tensor:  # noqa: D102
+    def unwrap(self, x: SparseTensor, state: None) -> torch.Tensor:
         return x.features
 
-    def cat(self, a: SparseTensor, b: SparseTensor) -> SparseTensor:  # noqa: D102
+    def cat(self, a: SparseTensor, b: SparseTensor) -> SparseTensor:
         return cat_features(a, b)
 
-    def add(self, a: SparseTensor, b: SparseTensor) -> SparseTensor:  # noqa: D102
+    def add(self, a: SparseTensor, b: SparseTensor) -> SparseTensor:
         return a.replace(a.features + b.features)
 
 
@@ -145,28 +145,28 @@ class DenseBackend:
 
     name = "dense"
 
-    def submanifold(self, c_in: int, c_out: int) -> nn.Module:  # noqa: D102
+    def submanifold(self, c_in: int, c_out: int) -> nn.Module:
         return _DenseConv(c_in, c_out, 3, padding=1, bias=False)
 
-    def down(self, c_in: int, c_out: int) -> nn.Module:  # noqa: D102
+    def down(self, c_in: int, c_out: int) -> nn.Module:
         return _DenseConv(c_in, c_out, 2, stride=2, bias=False)
 
-    def up(self, c_in: int, c_out: int) -> nn.Module:  # noqa: D102
+    def up(self, c_in: int, c_out: int) -> nn.Module:
         return _DenseConvTranspose(c_in, c_out, 2, stride=2, bias=False)
 
-    def batch_norm(self, c: int, momentum: float, eps: float) -> nn.Module:  # noqa: D102
+    def batch_norm(self, c: int, momentum: float, eps: float) -> nn.Module:
         return _DenseBatchNorm(c, eps=eps, momentum=momentum)
 
-    def activation(self, slope: float) -> nn.Module:  # noqa: D102
+    def activation(self, slope: float) -> nn.Module:
         return _DenseActivation(slope)
 
-    def linear(self, c_in: int, c_out: int, bias: bool) -> nn.Module:  # noqa: D102
+    def linear(self, c_in: int, c_out: int, bias: bool) -> nn.Module:
         return _DenseLinear(c_in, c_out, 1, bias=bias)
 
-    def cat(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:  # noqa: D102
+    def cat(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         return torch.cat([a, b], dim=1)
 
-    def add(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:  # noqa: D102
+    def add(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         return a + b
 
 

@@ -23,9 +23,7 @@ def _segments(kmap: KernelMap):
         start += count
 
 
-def _scatter(
-    out: torch.Tensor, rows: torch.Tensor, values: torch.Tensor, unique: bool
-) -> None:
+def _scatter(out: torch.Tensor, rows: torch.Tensor, values: torch.Tensor, unique: bool) -> None:
     if unique:
         out.index_copy_(0, rows, values)
     else:
@@ -36,7 +34,7 @@ class SparseConvFunction(torch.autograd.Function):
     """Differentiable ``out = conv(x, weight)`` along a :class:`KernelMap`."""
 
     @staticmethod
-    def forward(ctx, x, weight, kmap: KernelMap, n_in: int):  # noqa: D102
+    def forward(ctx, x, weight, kmap: KernelMap, n_in: int):
         ctx.kmap = kmap
         ctx.n_in = n_in
         ctx.save_for_backward(x, weight)
@@ -50,7 +48,7 @@ class SparseConvFunction(torch.autograd.Function):
         return out
 
     @staticmethod
-    def backward(ctx, grad_out):  # noqa: D102
+    def backward(ctx, grad_out):
         x, weight = ctx.saved_tensors
         kmap: KernelMap = ctx.kmap
         need_x, need_w = ctx.needs_input_grad[:2]

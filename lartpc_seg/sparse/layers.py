@@ -61,7 +61,7 @@ class SubmanifoldConv3d(_ConvState, nn.Module):
         super().__init__()
         self.weight = _init_weight(27, in_channels, out_channels)
 
-    def forward(self, x: SparseTensor) -> SparseTensor:  # noqa: D102
+    def forward(self, x: SparseTensor) -> SparseTensor:
         return x.replace(sparse_conv(x.features, self.weight, _submanifold_kmap(x)))
 
 
@@ -75,7 +75,7 @@ class DownConv3d(_ConvState, nn.Module):
         super().__init__()
         self.weight = _init_weight(8, in_channels, out_channels)
 
-    def forward(self, x: SparseTensor) -> SparseTensor:  # noqa: D102
+    def forward(self, x: SparseTensor) -> SparseTensor:
         kmap = _down_kmap(x)
         out = sparse_conv(x.features, self.weight, kmap)
         return SparseTensor(out, x.cache.coords[2 * x.stride], 2 * x.stride, x.cache)
@@ -91,7 +91,7 @@ class UpConv3d(_ConvState, nn.Module):
         super().__init__()
         self.weight = _init_weight(8, in_channels, out_channels)
 
-    def forward(self, x: SparseTensor) -> SparseTensor:  # noqa: D102
+    def forward(self, x: SparseTensor) -> SparseTensor:
         if x.stride < 2 or (x.stride // 2, "down2") not in x.cache.maps:
             raise ValueError(f"no finer coordinates cached below stride {x.stride}")
         fine = x.stride // 2
@@ -116,21 +116,42 @@ class TensorState:
         self.load_state_dict(state)
 
 
-class BatchNorm(TensorState, nn.BatchNorm1d):
-    """``BatchNorm1d`` on the ``(N, C)`` feature matrix of a sparse tensor.
+def batch_norm_rows(bn: nn.Module, f: torch.Tensor) -> torch.Tensor:
+    """``bn`` (a ``BatchNorm1d`` or ``SyncBatchNorm``) on an ``(N, C)`` matrix, also for N ≤ 1.
 
-    A subclass, so ``nn.SyncBatchNorm.convert_sync_batchnorm`` converts it. In training mode a
-    batch of one row (a single coarse voxel deep in the U-Net) is normalised with zero variance
-    (output = bias) without updating the running statistics, where ``BatchNorm1d`` would raise.
+    With one row in training mode (a single coarse voxel deep in the U-Net) the batch variance
+    is zero: the output is the BN bias and the running statistics are left alone, where
+    ``BatchNorm1d`` would raise. Shared with the MinkowskiEngine adapter so both agree.
+    """
+    if bn.training and f.shape[0] <= 1:
+        centred = f - f.mean(dim=0, keepdim=True) if f.shape[0] else f
+        y = centred / torch.sqrt(bn.running_var.new_full((), bn.eps))
+        return y * bn.weight + bn.bias
+    return bn(f)
+
+
+class BatchNorm(nn.Module):
+    """Batch normalisation of the ``(N, C)`` feature matrix of a sparse tensor.
+
+    The statistics live in the child ``bn`` (an ``nn.BatchNorm1d``), so
+    ``nn.SyncBatchNorm.convert_sync_batchnorm`` replaces it for distributed training; a single
+    row in training mode is handled by :func:`batch_norm_rows`.
     """
 
-    def forward(self, x: SparseTensor) -> SparseTensor:  # noqa: D102
-        f = x.features
-        if self.training and f.shape[0] <= 1:
-            centred = f - f.mean(dim=0, keepdim=True) if f.shape[0] else f
-            y = centred / torch.sqrt(self.running_var.new_full((), self.eps))
-            return x.replace(y * self.weight + self.bias)
-        return x.replace(super().forward(f))
+    def __init__(self, channels: int, eps: float = 1e-5, momentum: float = 0.1) -> None:
+        super().__init__()
+        self.bn = nn.BatchNorm1d(channels, eps=eps, momentum=momentum)
+
+    def forward(self, x: SparseTensor) -> SparseTensor:
+        return x.replace(batch_norm_rows(self.bn, x.features))
+
+    def export_state(self) -> dict[str, torch.Tensor]:
+        """Parameters and buffers of ``bn`` by name (same layout on every backend)."""
+        return {k: v.detach() for k, v in self.bn.state_dict().items()}
+
+    def import_state(self, state: dict[str, torch.Tensor]) -> None:
+        """Load what :meth:`export_state` of a twin layer returned."""
+        self.bn.load_state_dict(state)
 
 
 class Activation(nn.Module):
@@ -140,16 +161,18 @@ class Activation(nn.Module):
         super().__init__()
         self.slope = slope
 
-    def forward(self, x: SparseTensor) -> SparseTensor:  # noqa: D102
+    def forward(self, x: SparseTensor) -> SparseTensor:
         f = x.features
-        return x.replace(torch.relu(f) if self.slope == 0.0 else nn.functional.leaky_relu(f, self.slope))
+        return x.replace(
+            torch.relu(f) if self.slope == 0.0 else nn.functional.leaky_relu(f, self.slope)
+        )
 
-    def extra_repr(self) -> str:  # noqa: D102
+    def extra_repr(self) -> str:
         return f"slope={self.slope}"
 
 
 class Linear(TensorState, nn.Linear):
     """A 1×1 convolution (``nn.Linear`` on the features); ``weight`` is ``(C_out, C_in)``."""
 
-    def forward(self, x: SparseTensor) -> SparseTensor:  # noqa: D102
+    def forward(self, x: SparseTensor) -> SparseTensor:
         return x.replace(super().forward(x.features))

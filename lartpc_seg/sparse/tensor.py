@@ -63,7 +63,7 @@ class SparseTensor:
         self.cache.coords.setdefault(stride, coords)
 
     @property
-    def F(self) -> torch.Tensor:  # noqa: N802 - the name MinkowskiEngine uses
+    def F(self) -> torch.Tensor:
         """The ``(N, C)`` feature matrix."""
         return self.features
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
-from helpers import random_coords
 
 from lartpc_seg.sparse import SparseTensor
 from lartpc_seg.sparse.functional import sparse_conv
 from lartpc_seg.sparse.kernel_map import check_coords, down_map, submanifold_map
 from lartpc_seg.sparse.layers import BatchNorm, DownConv3d, SubmanifoldConv3d, UpConv3d
+from lartpc_seg.sparse.synthetic import random_coords
 
 GRID = 10
 TOL = {"rtol": 1e-10, "atol": 1e-10}
@@ -106,25 +106,17 @@ def test_up_conv_equals_transposed_dense_conv_at_target_sites(name):
         torch.testing.assert_close(a, b, **TOL)
 
 
-def test_submanifold_layer_reuses_cached_map():
-    g, _, coords, x = _case("mixed")
+def test_submanifold_layer_builds_the_map_once_and_counts_neighbour_pairs():
+    _, _, coords, x = _case("mixed")
     t = SparseTensor(x, coords)
     conv = SubmanifoldConv3d(3, 3).double()
     first = conv(t)
     kmap = t.cache.maps[(1, "submanifold3")]
     conv(first)
     assert t.cache.maps[(1, "submanifold3")] is kmap
-    assert kmap.num_pairs() == int(
-        (torch.cdist(coords.double(), coords.double(), p=float("inf")) <= 1).sum()
-        - sum(  # pairs across events do not count
-            int((coords[:, 0] == a).sum()) * int((coords[:, 0] == b).sum())
-            for a in range(4)
-            for b in range(4)
-            if a != b and (torch.cdist(coords[coords[:, 0] == a, 1:].double(),
-                                       coords[coords[:, 0] == b, 1:].double(),
-                                       p=float("inf")) <= 1).any()
-        )
-    ) or True  # the dense comparison above is the real check; here: map built once
+    same_event = coords[:, None, 0] == coords[None, :, 0]
+    chebyshev = (coords[:, None, 1:] - coords[None, :, 1:]).abs().amax(dim=2)
+    assert kmap.num_pairs() == int((same_event & (chebyshev <= 1)).sum())
 
 
 def test_check_coords_rejects_duplicates_and_negatives():
@@ -141,11 +133,19 @@ def test_check_coords_rejects_duplicates_and_negatives():
 def test_batch_norm_single_row_in_training_gives_bias_and_keeps_running_stats():
     bn = BatchNorm(3).double()
     with torch.no_grad():
-        bn.bias.copy_(torch.tensor([0.5, -1.0, 2.0]))
-    x = SparseTensor(torch.tensor([[3.0, 4.0, 5.0]], dtype=torch.float64),
-                     torch.zeros(1, 4, dtype=torch.int64))
+        bn.bn.bias.copy_(torch.tensor([0.5, -1.0, 2.0]))
+    x = SparseTensor(
+        torch.tensor([[3.0, 4.0, 5.0]], dtype=torch.float64), torch.zeros(1, 4, dtype=torch.int64)
+    )
     y = bn(x).features
-    torch.testing.assert_close(y, bn.bias.detach().unsqueeze(0))
-    torch.testing.assert_close(bn.running_mean, torch.zeros(3, dtype=torch.float64))
-    empty = SparseTensor(torch.zeros(0, 3, dtype=torch.float64), torch.zeros(0, 4, dtype=torch.int64))
+    torch.testing.assert_close(y, bn.bn.bias.detach().unsqueeze(0))
+    torch.testing.assert_close(bn.bn.running_mean, torch.zeros(3, dtype=torch.float64))
+    empty = SparseTensor(
+        torch.zeros(0, 3, dtype=torch.float64), torch.zeros(0, 4, dtype=torch.int64)
+    )
     assert bn(empty).features.shape == (0, 3)
+
+
+def test_sync_batch_norm_conversion_keeps_the_sparse_wrapper():
+    bn = torch.nn.SyncBatchNorm.convert_sync_batchnorm(torch.nn.Sequential(BatchNorm(3)))
+    assert isinstance(bn[0], BatchNorm) and isinstance(bn[0].bn, torch.nn.SyncBatchNorm)

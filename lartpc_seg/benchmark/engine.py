@@ -1,0 +1,451 @@
+"""``python -m lartpc_seg benchmark engine``: built-in sparse engine vs MinkowskiEngine vs dense.
+
+Measured in one process, interleaved (A, B, A, B, … after one warm-up run of each), min and
+median over the runs (benchmarking.md):
+
+- one 3×3×3 submanifold conv layer (16→16, 64→64) on a synthetic event of tens of thousands
+  of voxels (:func:`lartpc_seg.sparse.synthetic.track_event`), forward + backward including
+  the kernel map; useful GFLOP/s (2 · pairs · C_in · C_out per GEMM, three GEMMs) against
+  ``torch.mm`` on the same number of rows in the same run;
+- one U-ResNet training step (m 16, depth 5, reps 2; new event each step so maps are rebuilt;
+  forward, cross-entropy, backward, Adam step) at several grid sizes: built-in vs ME vs the dense
+  twin (dense only where its estimated memory fits), time and peak-RSS rise. Where the dense
+  twin runs at grid ≥ 128 (tens of seconds per step on 2 cores) the grid uses at most 2
+  measured runs.
+
+MinkowskiEngine runs with ``OPENBLAS_NUM_THREADS=1`` (set here unless already set; recorded).
+Events have ``VOXELS_PER_GRID`` voxels per unit of grid size (tracks are 1D, so the voxel count
+grows about linearly with the grid).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from lartpc_seg.io.atomic import atomic_path
+from lartpc_seg.models import DenseUResNet, UResNetConfig, build_uresnet, copy_weights
+from lartpc_seg.sparse import SparseTensor
+from lartpc_seg.sparse.layers import SubmanifoldConv3d
+from lartpc_seg.sparse.synthetic import track_event
+
+#: voxels of a synthetic training event per unit of grid size
+VOXELS_PER_GRID = 80
+#: dense training-step memory per voxel of the grid per filter (bytes): the peak-RSS rise
+#: measured at grid 64, m = 16 was 336 MiB (~84 B per voxel per filter); 200 leaves a margin
+DENSE_BYTES_PER_VOXEL_PER_FILTER = 200
+FULL = {"grids": [64, 128, 192], "sparse_grids": [512, 768], "runs": 5, "conv_voxels": 50_000}
+QUICK = {"grids": [64], "sparse_grids": [128], "runs": 3, "conv_voxels": 30_000}
+
+
+def configure_parser(parser: argparse.ArgumentParser) -> None:
+    """Options of the engine benchmark."""
+    parser.add_argument("--out", type=Path, required=True, help="JSON file to write")
+    parser.add_argument("--quick", action="store_true", help="fewer runs and grids (~3 min)")
+    parser.add_argument("--plots", type=Path, default=None, help="PNG directory (default: --out's)")
+    parser.add_argument("--grids", type=int, nargs="*", default=None, help="grids for all engines")
+    parser.add_argument(
+        "--sparse-grids", type=int, nargs="*", default=None, help="grids for sparse engines only"
+    )
+    parser.add_argument("--voxels", type=int, default=None, help="voxels of the conv-layer event")
+    parser.add_argument("--runs", type=int, default=None, help="measured runs per engine")
+    parser.add_argument("--filters", type=int, default=16, help="U-ResNet m")
+    parser.add_argument("--depth", type=int, default=5, help="U-ResNet depth")
+    parser.add_argument(
+        "--memory-limit-gb",
+        type=float,
+        default=None,
+        help="skip the dense net above this estimated memory (default: 60%% of MemAvailable)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the benchmark, print the table, write the JSON and the plots."""
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    settings = dict(QUICK if args.quick else FULL)
+    for key, value in (
+        ("grids", args.grids),
+        ("sparse_grids", args.sparse_grids),
+        ("runs", args.runs),
+        ("conv_voxels", args.voxels),
+    ):
+        if value is not None:
+            settings[key] = value
+    limit = args.memory_limit_gb * 1e9 if args.memory_limit_gb else 0.6 * _mem_available()
+    results = benchmark(
+        settings, UResNetConfig(filters=args.filters, depth=args.depth), limit, args.quick
+    )
+    print(format_table(results))
+    with atomic_path(args.out) as tmp:
+        tmp.write_text(json.dumps(results, indent=2))
+    plots = args.plots if args.plots is not None else args.out.parent
+    draw_plots(results, plots)
+    return 0
+
+
+def benchmark(
+    settings: dict[str, Any], config: UResNetConfig, dense_limit_bytes: float, quick: bool
+) -> dict[str, Any]:
+    """All measurements as a JSON-ready dict (see the module docstring)."""
+    me, me_reason = _import_minkowski()
+    results: dict[str, Any] = {
+        "meta": {
+            "threads": torch.get_num_threads(),
+            "cpu": _cpu_model(),
+            "torch": torch.__version__,
+            "minkowski": getattr(me, "__version__", None),
+            "minkowski_skipped": me_reason,
+            "openblas_num_threads": os.environ.get("OPENBLAS_NUM_THREADS"),
+            "quick": quick,
+            "runs": settings["runs"],
+            "config": config.to_dict(),
+            "voxels_per_grid": VOXELS_PER_GRID,
+        },
+        "conv": {},
+        "train_step": {},
+    }
+    for channels in (16, 64):
+        results["conv"][str(channels)] = conv_layer(
+            channels, settings["conv_voxels"], settings["runs"], me is not None
+        )
+    grids = sorted(set(settings["grids"]) | set(settings["sparse_grids"]))
+    for grid in grids:
+        results["train_step"][str(grid)] = train_step(
+            config,
+            grid,
+            settings["runs"],
+            me is not None,
+            dense=grid in settings["grids"],
+            dense_limit_bytes=dense_limit_bytes,
+        )
+    return results
+
+
+def _import_minkowski():
+    try:
+        from lartpc_seg.sparse import minkowski  # aliases collections.* before importing ME
+
+        return minkowski.ME, None
+    except ImportError as err:
+        return None, f"MinkowskiEngine not importable: {err}"
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _mem_available() -> float:
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemAvailable:"):
+            return float(line.split()[1]) * 1024
+    return 8e9
+
+
+def _status_kib(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise RuntimeError(f"{field} not in /proc/self/status")
+
+
+def _measure(fn: Callable[[], None]) -> tuple[float, float]:
+    """(seconds, peak-RSS rise in MiB) of one call; VmHWM reset via /proc/self/clear_refs."""
+    Path("/proc/self/clear_refs").write_text("5")
+    before = _status_kib("VmRSS")
+    start = time.perf_counter()
+    fn()
+    seconds = time.perf_counter() - start
+    return seconds, max(0, _status_kib("VmHWM") - before) / 1024
+
+
+def interleaved(fns: dict[str, Callable[[], None]], runs: int) -> dict[str, dict[str, float]]:
+    """Warm up each function once, then run them A, B, A, B, … ``runs`` times.
+
+    Returns per name: ``min_s``, ``median_s``, ``peak_mib`` (max rise over the runs).
+    """
+    for fn in fns.values():
+        fn()
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    peaks: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(runs):
+        for name, fn in fns.items():
+            seconds, peak = _measure(fn)
+            times[name].append(seconds)
+            peaks[name].append(peak)
+    return {
+        name: {
+            "min_s": min(times[name]),
+            "median_s": statistics.median(times[name]),
+            "peak_mib": max(peaks[name]),
+        }
+        for name in fns
+    }
+
+
+def conv_layer(channels: int, voxels: int, runs: int, with_me: bool) -> dict[str, Any]:
+    """One submanifold conv, forward + backward with map building, vs ``torch.mm``."""
+    g = torch.Generator().manual_seed(channels)
+    coords, _ = track_event(voxels, 192, g)
+    n = len(coords)
+    feats = torch.randn(n, channels, generator=g)
+    torch.manual_seed(0)
+    builtin = SubmanifoldConv3d(channels, channels)
+    from lartpc_seg.sparse.kernel_map import submanifold_map
+
+    pairs = submanifold_map(coords).num_pairs()
+    flop = 3 * 2 * pairs * channels * channels
+
+    def run_builtin() -> None:
+        x = feats.clone().requires_grad_(True)
+        builtin(SparseTensor(x, coords)).features.sum().backward()
+
+    a = torch.randn(pairs, channels, generator=g)
+    w = torch.randn(channels, channels, generator=g)
+
+    def run_mm() -> None:
+        for _ in range(3):
+            torch.mm(a, w)
+
+    fns: dict[str, Callable[[], None]] = {"builtin": run_builtin, "torch_mm": run_mm}
+    if with_me:
+        from lartpc_seg.sparse import minkowski
+
+        me_conv = minkowski.MinkowskiSubmanifold(channels, channels)
+        copy_weights_layer(builtin, me_conv)
+        me_coords = coords.to(torch.int32)
+
+        def run_me() -> None:
+            x = feats.clone().requires_grad_(True)
+            st = minkowski.ME.SparseTensor(x, coordinates=me_coords)
+            me_conv(st).F.sum().backward()
+
+        fns["minkowski"] = run_me
+    timing = interleaved(fns, runs)
+    out: dict[str, Any] = {"voxels": n, "pairs": pairs, "useful_gflop": flop / 1e9}
+    for name, t in timing.items():
+        t["gflops"] = flop / 1e9 / t["median_s"]
+        out[name] = t
+    out["builtin_fraction_of_mm"] = out["builtin"]["gflops"] / out["torch_mm"]["gflops"]
+    if not with_me:
+        out["minkowski"] = {"skipped": "MinkowskiEngine not importable"}
+    return out
+
+
+def copy_weights_layer(source: torch.nn.Module, target: torch.nn.Module) -> None:
+    """Copy one layer's canonical state into its twin."""
+    target.import_state(source.export_state())
+
+
+def _dense_estimate(config: UResNetConfig, grid: int) -> float:
+    return DENSE_BYTES_PER_VOXEL_PER_FILTER * config.filters * grid**3
+
+
+def train_step(
+    config: UResNetConfig,
+    grid: int,
+    runs: int,
+    with_me: bool,
+    dense: bool,
+    dense_limit_bytes: float,
+) -> dict[str, Any]:
+    """One training step per engine at ``grid``; a new event for every step."""
+    voxels = VOXELS_PER_GRID * grid
+    g = torch.Generator().manual_seed(grid)
+    events = [track_event(voxels, grid, g) for _ in range(4)]
+    labels = [torch.randint(0, config.num_classes, (len(c),), generator=g) for c, _ in events]
+    counter = {"i": 0}
+
+    def next_event():
+        i = counter["i"] % len(events)
+        counter["i"] += 1
+        return events[i][0], events[i][1], labels[i]
+
+    torch.manual_seed(0)
+    nets = {"builtin": build_uresnet(config)}
+    if with_me:
+        nets["minkowski"] = build_uresnet(
+            UResNetConfig(**{**config.to_dict(), "backend": "minkowski"})
+        )
+        copy_weights(nets["builtin"], nets["minkowski"])
+    out: dict[str, Any] = {"voxels": int(sum(len(c) for c, _ in events) / len(events))}
+    fns: dict[str, Callable[[], None]] = {}
+    for name, net in nets.items():
+        opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+
+        def step(net=net, opt=opt) -> None:
+            coords, energy, label = next_event()
+            opt.zero_grad(set_to_none=True)
+            loss = torch.nn.functional.cross_entropy(net(coords, energy), label)
+            loss.backward()
+            opt.step()
+
+        fns[name] = step
+    estimate = _dense_estimate(config, grid)
+    if not dense:
+        out["dense"] = {"skipped": "sparse-only grid"}
+    elif estimate > dense_limit_bytes:
+        out["dense"] = {
+            "skipped": f"estimated {estimate / 1e9:.1f} GB > limit {dense_limit_bytes / 1e9:.1f} GB"
+        }
+    else:
+        dense_net = DenseUResNet(config)
+        copy_weights(nets["builtin"], dense_net)
+        dense_opt = torch.optim.Adam(dense_net.parameters(), lr=1e-3)
+
+        def dense_step() -> None:
+            coords, energy, label = next_event()
+            volume = torch.zeros(1, 1, grid, grid, grid)
+            target = torch.zeros(1, grid, grid, grid, dtype=torch.int64)
+            volume[0, 0, coords[:, 1], coords[:, 2], coords[:, 3]] = energy[:, 0]
+            target[0, coords[:, 1], coords[:, 2], coords[:, 3]] = label
+            dense_opt.zero_grad(set_to_none=True)
+            loss = torch.nn.functional.cross_entropy(dense_net(volume), target)
+            loss.backward()
+            dense_opt.step()
+
+        fns["dense"] = dense_step
+        out["dense_estimate_gb"] = estimate / 1e9
+    dense_runs = max(1, min(runs, 2)) if "dense" in fns and grid >= 128 else runs
+    out.update(interleaved(fns, dense_runs))
+    if not with_me:
+        out["minkowski"] = {"skipped": "MinkowskiEngine not importable"}
+    out["runs"] = dense_runs
+    return out
+
+
+ENGINES = ("builtin", "minkowski", "dense")
+
+
+def _median(entry: dict[str, Any]) -> float | None:
+    return entry.get("median_s") if isinstance(entry, dict) else None
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None or b == 0 else a / b
+
+
+def format_table(results: dict[str, Any]) -> str:
+    """A readable plain-text table of the results."""
+    meta = results["meta"]
+    lines = [
+        f"torch {meta['torch']}, {meta['threads']} threads, {meta['cpu']}, "
+        f"MinkowskiEngine {meta['minkowski'] or 'absent'} "
+        f"(OPENBLAS_NUM_THREADS={meta['openblas_num_threads']})",
+        "",
+        "submanifold conv layer, forward+backward incl. map (median s, useful GFLOP/s):",
+    ]
+    for channels, r in results["conv"].items():
+        cells = [f"  {channels:>3}->{channels:<3} {r['voxels']} voxels {r['pairs']} pairs:"]
+        for name in ("builtin", "minkowski", "torch_mm"):
+            e = r.get(name, {})
+            if "median_s" in e:
+                cells.append(f"{name} {e['median_s'] * 1e3:.1f} ms {e['gflops']:.1f} GF/s")
+            else:
+                cells.append(f"{name} skipped")
+        cells.append(f"builtin = {100 * r['builtin_fraction_of_mm']:.0f}% of mm")
+        lines.append(" | ".join(cells))
+    lines += ["", "U-ResNet training step (median s / peak-RSS rise MiB):"]
+    lines.append(f"  {'grid':>5} {'voxels':>7} " + " ".join(f"{e:>22}" for e in ENGINES))
+    for grid, r in results["train_step"].items():
+        cells = []
+        for name in ENGINES:
+            e = r.get(name, {})
+            cells.append(
+                f"{e['median_s']:9.3f} s {e['peak_mib']:8.0f} MiB"
+                if "median_s" in e
+                else f"{'skipped':>22}"
+            )
+        lines.append(f"  {grid:>5} {r['voxels']:>7} " + " ".join(cells))
+    return "\n".join(lines)
+
+
+def draw_plots(results: dict[str, Any], directory: Path) -> list[Path]:
+    """Time and memory vs grid size (log-log), one PNG each, like the paper's plots."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    directory.mkdir(parents=True, exist_ok=True)
+    grids = sorted(int(g) for g in results["train_step"])
+    written = []
+    for key, ylabel, stem in (
+        ("median_s", "training step time [s]", "engine_time"),
+        ("peak_mib", "peak memory rise [MiB]", "engine_memory"),
+    ):
+        fig, ax = plt.subplots(figsize=(5, 4))
+        for name, marker in zip(ENGINES, "osD", strict=True):
+            pts = [
+                (g, results["train_step"][str(g)][name][key])
+                for g in grids
+                if key in results["train_step"][str(g)].get(name, {})
+                and results["train_step"][str(g)][name][key] > 0
+            ]
+            if pts:
+                ax.plot(*zip(*pts, strict=True), marker=marker, label=name)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("grid size [voxels per side]")
+        ax.set_ylabel(ylabel)
+        ax.set_title(
+            f"U-ResNet m={results['meta']['config']['filters']}, "
+            f"{results['meta']['threads']} threads"
+        )
+        ax.legend()
+        fig.tight_layout()
+        path = directory / f"{stem}.png"
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=120)
+        plt.close(fig)
+        written.append(path)
+    return written
+
+
+def engine_markdown(results: dict[str, Any]) -> str:
+    """The key ratios as a short Markdown section (for the README generator)."""
+    meta = results["meta"]
+    lines = [
+        "### Sparse engine benchmark",
+        "",
+        f"torch {meta['torch']}, {meta['threads']} threads, {meta['cpu']}; MinkowskiEngine "
+        f"{meta['minkowski'] or 'not installed'} with OPENBLAS_NUM_THREADS="
+        f"{meta['openblas_num_threads']}. Medians of interleaved runs.",
+        "",
+        "| comparison | ratio |",
+        "|---|---|",
+    ]
+    steps = results["train_step"]
+    for grid, r in steps.items():
+        ratio = _ratio(_median(r.get("minkowski", {})), _median(r.get("builtin", {})))
+        if ratio is not None:
+            lines.append(
+                f"| training step, grid {grid} ({r['voxels']} voxels): MinkowskiEngine time / "
+                f"built-in time | {ratio:.2f}× |"
+            )
+    if "128" in steps and "median_s" in steps["128"].get("dense", {}):
+        r = steps["128"]
+        t = _ratio(r["dense"]["median_s"], r["builtin"]["median_s"])
+        m = _ratio(r["dense"]["peak_mib"], max(r["builtin"]["peak_mib"], 1.0))
+        lines.append(f"| grid 128: dense time / sparse time | {t:.0f}× |")
+        lines.append(f"| grid 128: dense memory / sparse memory (peak-RSS rise) | {m:.0f}× |")
+    for channels, r in results["conv"].items():
+        lines.append(
+            f"| {channels}-channel submanifold conv, built-in useful FLOP/s / torch.mm FLOP/s | "
+            f"{100 * r['builtin_fraction_of_mm']:.0f} % |"
+        )
+    return "\n".join(lines) + "\n"
