@@ -1,0 +1,161 @@
+"""``python -m analysis readme-results``: write the README's results from a finished run.
+
+The README holds generated blocks between ``<!-- NAME:start -->`` and ``<!-- NAME:end -->``
+markers; this command rewrites the ``results`` block from the run's tables and the ``backends``
+block from the engine benchmark, so the figures quoted in the README are always the ones the
+workflow produced.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import re
+from pathlib import Path
+
+from analysis.accuracy import PAPER_ACCURACY_PCT, STUDY_COLUMNS
+from analysis.michel_table import PAPER_ROW
+from lartpc_seg.errors import InputError
+from lartpc_seg.io.atomic import atomic_path
+from lartpc_seg.labels import Label
+
+COLUMN_TITLES = {
+    "regular_regular": "Regular → Regular",
+    "regular_relabeled": "Regular → Relabeled",
+    "relabeled_relabeled": "Relabeled → Relabeled",
+    "weighted_relabeled": "Relabeled + weighting → Relabeled",
+}
+
+MICHEL_COLUMNS = {
+    "id_purity": "ID purity",
+    "id_efficiency": "ID efficiency",
+    "id_efficiency_attached": "ID efficiency (attached)",
+    "cluster_purity": "cluster purity",
+    "cluster_efficiency": "cluster efficiency",
+}
+
+
+def _read_csv(path: Path) -> list[dict[str, str]]:
+    if not path.exists():
+        raise InputError(path, "missing: run the workflow first (make run)")
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _pct(text: str | float | None, lo: str | None = None, hi: str | None = None) -> str:
+    if text in (None, ""):
+        return "—"
+    value = float(text)
+    if math.isnan(value):
+        return "—"
+    if lo not in (None, "") and hi not in (None, ""):
+        return f"{value:.1f} [{float(lo):.1f}, {float(hi):.1f}]"
+    return f"{value:.1f}"
+
+
+def accuracy_block(path: Path) -> str:
+    """Markdown table of the per-class accuracy, measured next to the paper's slide values."""
+    rows = {r["class"]: r for r in _read_csv(path)}
+    keys = [k for k in STUDY_COLUMNS if k in next(iter(rows.values()), {})]
+    head = "| class | " + " | ".join(f"{COLUMN_TITLES[k]} (paper)" for k in keys) + " |"
+    lines = [head, "|---|" + "---|" * len(keys)]
+    for cls in Label:
+        row = rows.get(cls.title)
+        if row is None:
+            continue
+        cells = [
+            f"{_pct(row[k], row.get(f'{k}_lo'), row.get(f'{k}_hi'))} "
+            f"({PAPER_ACCURACY_PCT[k][cls]:.1f})"
+            for k in keys
+        ]
+        lines.append(f"| {cls.title} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def michel_block(path: Path) -> str:
+    """Markdown table of the Michel metrics per variant, with the slide's row."""
+    rows = _read_csv(path)
+    lines = [
+        "| variant | events | " + " | ".join(MICHEL_COLUMNS.values()) + " |",
+        "|---|---|" + "---|" * len(MICHEL_COLUMNS),
+    ]
+    for r in rows:
+        cells = [_pct(r.get(k), r.get(f"{k}_lo"), r.get(f"{k}_hi")) for k in MICHEL_COLUMNS]
+        lines.append(f"| {r['variant']} | {r['sample']} | " + " | ".join(cells) + " |")
+    paper = [_pct(PAPER_ROW.get(k)) for k in MICHEL_COLUMNS]
+    lines.append(f"| {PAPER_ROW['variant']} | {PAPER_ROW['sample']} | " + " | ".join(paper) + " |")
+    return "\n".join(lines)
+
+
+def dataset_sentence(path: Path) -> str:
+    """One sentence on the dataset: events, voxels per event, Michel share, relabeled fraction."""
+    rows = _read_csv(path)
+    n_events = sum(int(r["n_events"]) for r in rows)
+    n_voxels = sum(float(r["n_voxels"]) for r in rows)
+    michel = sum(float(r["label_michel_pct"]) * float(r["n_voxels"]) for r in rows) / n_voxels
+    relabeled = {r["split"]: float(r["michel_to_shower_pct"]) for r in rows}
+    return (
+        f"{n_events} simulated events ({n_voxels / n_events:.0f} voxels per event on average); "
+        f"{michel:.2f} % of the voxels are Michel with the original labels, and relabeling turns "
+        f"{relabeled.get('test', next(iter(relabeled.values()))):.1f} % of them (test split) "
+        "into EM shower."
+    )
+
+
+def results_markdown(results: Path) -> str:
+    """The whole generated results block."""
+    tables = results / "tables"
+    return "\n\n".join(
+        [
+            dataset_sentence(tables / "dataset.csv"),
+            "Per-class non-zero accuracy on the test split, percent, with 95 % bootstrap "
+            "intervals over events; the ACAT 2019 slide value in parentheses "
+            "(`results/tables/accuracy.md`):",
+            accuracy_block(tables / "accuracy.csv"),
+            "Michel electron reconstruction on the relabeled test labels, percent with 95 % "
+            "intervals (`results/tables/michel.md`; `truth` runs the procedure on the true "
+            "labels):",
+            michel_block(tables / "michel.csv"),
+        ]
+    )
+
+
+def backends_markdown(results: Path) -> str:
+    """The engine benchmark's summary, rendered by the benchmark module itself."""
+    from lartpc_seg.benchmark.engine import engine_markdown
+
+    path = results / "benchmark" / "engine.json"
+    if not path.exists():
+        raise InputError(path, "missing: run the workflow with benchmark.enabled: true")
+    return engine_markdown(json.loads(path.read_text()))
+
+
+def replace_block(text: str, name: str, body: str, *, path: Path) -> str:
+    """Replace the content between the ``name`` markers of ``text``."""
+    pattern = re.compile(
+        rf"(<!-- {name}:start -->\n).*?(\n<!-- {name}:end -->)", flags=re.DOTALL
+    )
+    if not pattern.search(text):
+        raise InputError(path, f"no <!-- {name}:start --> ... <!-- {name}:end --> markers")
+    note = f"<!-- generated by `make readme` from the run's outputs; do not edit by hand -->\n"
+    return pattern.sub(lambda m: m.group(1) + note + body + m.group(2), text)
+
+
+def configure_parser(parser: argparse.ArgumentParser) -> None:
+    """Options of ``readme-results``."""
+    parser.add_argument("--results", type=Path, default=Path("results"))
+    parser.add_argument("--readme", type=Path, default=Path("README.md"))
+
+
+def run(args: argparse.Namespace) -> int:
+    """Rewrite the generated blocks of the README."""
+    text = args.readme.read_text()
+    text = replace_block(text, "results", results_markdown(args.results), path=args.readme)
+    if (args.results / "benchmark" / "engine.json").exists():
+        text = replace_block(text, "backends", backends_markdown(args.results), path=args.readme)
+    with atomic_path(args.readme) as tmp:
+        tmp.write_text(text)
+    print(f"updated {args.readme} from {args.results}")
+    return 0
