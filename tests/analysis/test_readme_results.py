@@ -8,14 +8,16 @@ from analysis.cli import main
 from analysis.readme_results import replace_block
 from lartpc_seg.errors import InputError
 
-ACCURACY = """class,regular_regular,regular_regular_lo,regular_regular_hi,relabeled_relabeled,relabeled_relabeled_lo,relabeled_relabeled_hi
+ACCURACY = """class,regular_regular,regular_regular_lo,regular_regular_hi,\
+relabeled_relabeled,relabeled_relabeled_lo,relabeled_relabeled_hi
 HIP,97.5,97.0,98.0,97.9,97.1,98.5
 MIP,99.0,98.8,99.2,99.1,98.9,99.3
 EM shower,90.0,88.0,92.0,93.0,91.0,95.0
 Delta rays,80.0,78.0,82.0,85.0,83.0,87.0
 Michel electrons,61.2,58.0,64.0,92.4,90.0,94.0
 """
-MICHEL = """variant,sample,id_purity,id_purity_lo,id_purity_hi,id_efficiency,id_efficiency_lo,id_efficiency_hi
+MICHEL = """variant,sample,id_purity,id_purity_lo,id_purity_hi,\
+id_efficiency,id_efficiency_lo,id_efficiency_hi
 relabeled,400,97.0,95.0,98.5,91.0,88.0,93.5
 truth,400,100.0,99.0,100.0,96.4,93.0,98.0
 """
