@@ -48,5 +48,7 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
             "delete it to start training from scratch",
         ) from err
     if not isinstance(state, dict) or any(k not in state for k in REQUIRED_KEYS):
-        raise InputError(path, "not a lartpc_seg checkpoint (missing keys); delete it to start again")
+        raise InputError(
+            path, "not a lartpc_seg checkpoint (missing keys); delete it to start again"
+        )
     return state

@@ -1,7 +1,8 @@
 """``python -m lartpc_seg train``: train one U-ResNet variant, resuming from its checkpoint.
 
-Runs unchanged under ``torchrun --nproc-per-node N``: the world size and rank come from the
-environment that torchrun sets, and only rank 0 writes logs and checkpoints.
+Runs unchanged under ``torchrun --nproc-per-node N`` (and multi-node torchrun rendezvous): the
+world size and ranks come from the environment that torchrun sets; the process group uses NCCL on
+GPUs and gloo on CPUs; only rank 0 writes logs and checkpoints (docs/distributed.md).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from lartpc_seg.train.loop import (
     TrainingInterrupted,
     TrainOptions,
     TrainSetup,
+    WorkerLost,
     digest_files,
     select_device,
 )
@@ -40,18 +42,27 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     """Options of ``train``."""
     parser.add_argument("--train", nargs="+", required=True, help="training event files")
     parser.add_argument("--val", nargs="+", required=True, help="validation event files")
-    parser.add_argument("--labels", choices=["label", "relabel"], required=True,
-                        help="target: original (vox_label) or relabeled (vox_relabel) classes")
-    parser.add_argument("--class-weights", action="store_true",
-                        help="per-event class weights w_c = N / (K N_c) (study.md §4)")
+    parser.add_argument(
+        "--labels",
+        choices=["label", "relabel"],
+        required=True,
+        help="target: original (vox_label) or relabeled (vox_relabel) classes",
+    )
+    parser.add_argument(
+        "--class-weights",
+        action="store_true",
+        help="per-event class weights w_c = N / (K N_c) (study.md §4)",
+    )
     parser.add_argument("--model", default="{}", help="JSON object: the config's model section")
-    parser.add_argument("--options", default="{}",
-                        help="JSON object: the config's train section without variants")
+    parser.add_argument(
+        "--options", default="{}", help="JSON object: the config's train section without variants"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=None, help="CPU threads per worker")
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: auto)")
-    parser.add_argument("--workdir", required=True,
-                        help="gets model.pt, log.csv and checkpoints/ (resumed from)")
+    parser.add_argument(
+        "--workdir", required=True, help="gets model.pt, log.csv and checkpoints/ (resumed from)"
+    )
 
 
 def _distributed() -> tuple[int, int, int]:
@@ -106,6 +117,8 @@ def run(args: argparse.Namespace) -> int:
         except TrainingInterrupted as stop:
             print(f"error: {stop}", flush=True)
             return 128 + stop.signum
+        except WorkerLost:
+            return 1  # the trainer said what happened
         path = trainer.finish()
         if rank == 0:
             print(f"wrote {path} after {time.perf_counter() - start:.1f} s", flush=True)

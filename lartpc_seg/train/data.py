@@ -85,14 +85,22 @@ class EventStore:
     def __len__(self) -> int:
         return len(self.offsets) - 1
 
-    def batch(self, indices: Sequence[int], rng: np.random.Generator | None = None) -> Batch:
-        """Assemble the events ``indices`` into one batch, augmented when ``rng`` is given."""
+    def batch(
+        self, indices: Sequence[int], rngs: Sequence[np.random.Generator] | None = None
+    ) -> Batch:
+        """Assemble the events ``indices`` into one batch.
+
+        When ``rngs`` is given (one generator per event, see :func:`augmentation_rngs`), each
+        event is rotated by a random symmetry of the cube drawn from its own generator.
+        """
+        if rngs is not None and len(rngs) != len(indices):
+            raise ValueError(f"{len(rngs)} generators for {len(indices)} events")
         coords, energy, labels = [], [], []
         for b, i in enumerate(indices):
             sl = slice(self.offsets[i], self.offsets[i + 1])
             c = self.coords[sl]
-            if rng is not None:
-                c = random_rotation(c, self.grid, rng)
+            if rngs is not None:
+                c = random_rotation(c, self.grid, rngs[b])
             coords.append(np.concatenate([np.full((len(c), 1), b, np.int64), c], axis=1))
             energy.append(self.energy[sl])
             labels.append(self.labels[sl])
@@ -164,3 +172,23 @@ def batch_indices(
         out[sel] = epoch_order(n_events, int(epoch), seed)[positions[sel] % n_events]
     per_worker = global_batch // world
     return out[rank * per_worker : (rank + 1) * per_worker]
+
+
+def augmentation_rngs(
+    iteration: int, global_batch: int, seed: int, rank: int = 0, world: int = 1
+) -> list[np.random.Generator]:
+    """One generator per event of this worker's share of step ``iteration``.
+
+    A generator is keyed by (seed, iteration, position of the event in the global batch), not
+    by the worker, so an event is augmented the same way whatever the number of workers.
+
+    Parameters
+    ----------
+    iteration, global_batch, seed, rank, world
+        As in :func:`batch_indices`.
+    """
+    per_worker = global_batch // world
+    return [
+        np.random.default_rng([seed, iteration, slot, 1])
+        for slot in range(rank * per_worker, (rank + 1) * per_worker)
+    ]

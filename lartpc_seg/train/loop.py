@@ -23,8 +23,9 @@ from lartpc_seg.io.digest import file_sha256
 from lartpc_seg.labels import NUM_CLASSES, Label
 from lartpc_seg.models import UResNetConfig, build_uresnet
 from lartpc_seg.train.checkpoint import load_checkpoint, save_checkpoint
-from lartpc_seg.train.data import Batch, EventStore, batch_indices
+from lartpc_seg.train.data import Batch, EventStore, augmentation_rngs, batch_indices
 from lartpc_seg.train.loss import segmentation_loss
+from lartpc_seg.train.sync_batchnorm import convert_batchnorm
 from lartpc_seg.version import code_version
 
 #: Columns of the CSV training log (read by ``python -m analysis curves``).
@@ -155,20 +156,45 @@ class TrainingInterrupted(Exception):
         )
 
 
+class WorkerLost(Exception):
+    """A collective failed: another worker died or hung (distributed training only)."""
+
+    def __init__(
+        self, rank: int, iteration: int, checkpoint: int | None, cause: BaseException
+    ) -> None:
+        self.rank = rank
+        self.iteration = iteration
+        self.checkpoint = checkpoint
+        first_line = str(cause).strip().splitlines()[0] if str(cause).strip() else ""
+        resume = (
+            f"a rerun resumes from the checkpoint of iteration {checkpoint}"
+            if checkpoint is not None
+            else "no checkpoint written yet, a rerun starts from scratch"
+        )
+        super().__init__(
+            f"worker {rank} lost contact with another worker at iteration {iteration + 1} "
+            f"(another worker died or hung; see the launcher's report of the failed rank): "
+            f"{type(cause).__name__}: {first_line}; {resume}"
+        )
+
+
+#: Words of the errors raised by gloo and NCCL when a peer is gone.
+_COMMUNICATION_WORDS = ("gloo", "nccl", "connection", "peer", "timed out", "timeout")
+
+
+def _communication_error(err: RuntimeError) -> bool:
+    """Whether ``err`` comes from a failed collective rather than a bug of this process."""
+    if isinstance(err, torch.distributed.DistError):
+        return True
+    text = str(err).lower()
+    return any(word in text for word in _COMMUNICATION_WORDS)
+
+
 def select_device(requested: str | None = None) -> torch.device:
     """CUDA when available (or requested), else the CPU."""
     if requested:
         return torch.device(requested)
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
-def class_accuracy(logits: torch.Tensor, labels: torch.Tensor) -> np.ndarray:
-    """Fraction of each true class predicted correctly (NaN for an absent class), shape (5,)."""
-    pred = logits.argmax(dim=1)
-    total = torch.bincount(labels, minlength=NUM_CLASSES).cpu().numpy()
-    right = torch.bincount(labels[pred == labels], minlength=NUM_CLASSES).cpu().numpy()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(total > 0, right / np.maximum(total, 1), np.nan)
 
 
 class Trainer:
@@ -213,12 +239,19 @@ class Trainer:
         self.model = build_uresnet(setup.model).to(device)
         self.ddp_model: torch.nn.Module = self.model
         if world > 1:
-            self.model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(self.model)
+            # BatchNorm statistics over the voxels of all workers (torch's SyncBatchNorm refuses
+            # CPU tensors); running statistics then stay equal on every worker, so DDP need not
+            # broadcast buffers.
+            self.model = convert_batchnorm(self.model)
             self.ddp_model = torch.nn.parallel.DistributedDataParallel(
-                self.model, device_ids=[device.index] if device.type == "cuda" else None
+                self.model,
+                device_ids=[device.index] if device.type == "cuda" else None,
+                broadcast_buffers=False,
             )
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=opts.lr)
         self.iteration = 0
+        #: Iteration of the last checkpoint written or resumed from (None: none yet).
+        self.saved_iteration: int | None = None
 
     @property
     def is_main(self) -> bool:
@@ -234,12 +267,29 @@ class Trainer:
         A checkpoint of another setup (other data, labels, model or options) is moved aside as
         ``last.pt.stale`` and training starts from scratch, saying so. An unreadable checkpoint
         raises :class:`InputError`.
+
+        With several workers every worker reads the same file (rank 0 wrote it); they check
+        that they agree on the iteration (a work directory not shared between nodes would make
+        them disagree) before rank 0 may set a stale checkpoint aside.
         """
-        if not self.checkpoint_path.exists():
+        state = None
+        if self.checkpoint_path.exists():
+            state = load_checkpoint(self.checkpoint_path, map_location=self.device)
+        usable = (
+            state is not None
+            and state["fingerprint"] == self.setup.fingerprint()
+            and int(state["iteration"]) <= self.setup.options.iterations
+        )
+        low, high = self._min_max(int(state["iteration"]) if usable else -1)
+        if low != high:
+            raise InputError(
+                self.checkpoint_path,
+                f"workers found different checkpoints (iterations {low} to {high}; -1 = none "
+                "usable): the work directory must be on a file system shared by every node",
+            )
+        if state is None:
             return False
-        state = load_checkpoint(self.checkpoint_path, map_location=self.device)
-        beyond = int(state["iteration"]) > self.setup.options.iterations
-        if state["fingerprint"] != self.setup.fingerprint() or beyond:
+        if not usable:
             if self.is_main:
                 stale = self.checkpoint_path.with_suffix(".pt.stale")
                 self.checkpoint_path.replace(stale)
@@ -252,6 +302,7 @@ class Trainer:
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.iteration = int(state["iteration"])
+        self.saved_iteration = self.iteration
         self._say(f"resumed from {self.checkpoint_path} at iteration {self.iteration}")
         return True
 
@@ -276,6 +327,7 @@ class Trainer:
         """Write the checkpoint (rank 0 only) and truncate nothing: the log is already flushed."""
         if self.is_main:
             save_checkpoint(self.checkpoint_path, self._state("checkpoint"))
+        self.saved_iteration = self.iteration
 
     def _open_log(self) -> None:
         """Keep the running log's rows up to the resumed iteration and append from there."""
@@ -298,16 +350,39 @@ class Trainer:
         with open(self.running_log, "a", newline="") as f:
             csv.writer(f).writerow(row)
 
-    def _sync_loss(self, value: torch.Tensor) -> float:
-        value = value.detach()
+    def _min_max(self, value: int) -> tuple[int, int]:
+        """Smallest and largest ``value`` over the workers (a barrier when ``world > 1``)."""
+        if self.world == 1:
+            return value, value
+        t = torch.tensor([value, -value], dtype=torch.int64, device=self.device)
+        torch.distributed.all_reduce(t, op=torch.distributed.ReduceOp.MAX)
+        return -int(t[1]), int(t[0])
+
+    def _sync_metrics(
+        self, loss: torch.Tensor, logits: torch.Tensor, labels: torch.Tensor
+    ) -> tuple[float, np.ndarray]:
+        """The global batch's loss and class accuracies (one all-reduce over the workers)."""
+        pred = logits.detach().argmax(dim=1)
+        sums = torch.cat(
+            [
+                loss.detach().reshape(1).double() / self.world,
+                torch.bincount(labels[pred == labels], minlength=NUM_CLASSES).double(),
+                torch.bincount(labels, minlength=NUM_CLASSES).double(),
+            ]
+        )
         if self.world > 1:
-            value = value.clone()
-            torch.distributed.all_reduce(value)
-            value /= self.world
-        return float(value)
+            torch.distributed.all_reduce(sums)
+        sums = sums.cpu().numpy()
+        right, total = sums[1 : 1 + NUM_CLASSES], sums[1 + NUM_CLASSES :]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            acc = np.where(total > 0, right / np.maximum(total, 1), np.nan)
+        return float(sums[0]), acc
 
     def step(self, batch: Batch) -> tuple[float, np.ndarray]:
-        """One optimiser step on a batch; returns the loss and the batch's class accuracies."""
+        """One optimiser step on this worker's share of the global batch.
+
+        Returns the loss and class accuracies of the whole global batch.
+        """
         self.ddp_model.train()
         batch = batch.to(self.device)
         logits = self.ddp_model(batch.coords, batch.features)
@@ -321,21 +396,28 @@ class Trainer:
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
-        return self._sync_loss(loss), class_accuracy(logits.detach(), batch.labels)
+        return self._sync_metrics(loss, logits, batch.labels)
 
     @torch.no_grad()
     def validate(self, store: EventStore, batch_size: int) -> tuple[float, np.ndarray]:
-        """Loss (mean over events) and per-class accuracy (over voxels) on held-out events."""
+        """Loss (mean over events) and per-class accuracy (over voxels) on held-out events.
+
+        With several workers each validates every ``world``-th event and the sums are
+        all-reduced, so every worker returns the figures of the whole set.
+        """
         self.model.eval()
         total_loss = 0.0
         right = np.zeros(NUM_CLASSES)
         count = np.zeros(NUM_CLASSES)
-        for start in range(0, len(store), batch_size):
-            idx = range(start, min(start + batch_size, len(store)))
-            batch = store.batch(list(idx)).to(self.device)
+        mine = list(range(self.rank, len(store), self.world))
+        for start in range(0, len(mine), batch_size):
+            batch = store.batch(mine[start : start + batch_size]).to(self.device)
             logits = self.model(batch.coords, batch.features)
             loss = segmentation_loss(
-                logits, batch.labels, batch.coords[:, 0], batch.n_events,
+                logits,
+                batch.labels,
+                batch.coords[:, 0],
+                batch.n_events,
                 weighted=self.setup.class_weights,
             )
             total_loss += float(loss) * batch.n_events
@@ -346,9 +428,15 @@ class Trainer:
                 .cpu()
                 .numpy()
             )
+        if self.world > 1:
+            sums = torch.tensor([total_loss, *right, *count], dtype=torch.float64)
+            sums = sums.to(self.device)
+            torch.distributed.all_reduce(sums)
+            sums = sums.cpu().numpy()
+            total_loss, right, count = sums[0], sums[1 : 1 + NUM_CLASSES], sums[1 + NUM_CLASSES :]
         with np.errstate(invalid="ignore", divide="ignore"):
             acc = np.where(count > 0, right / np.maximum(count, 1), np.nan)
-        return total_loss / max(len(store), 1), acc
+        return float(total_loss) / max(len(store), 1), acc
 
     def fit(self, train: EventStore, val: EventStore) -> None:
         """Train to ``options.iterations``, validating, logging and checkpointing on the way."""
@@ -364,54 +452,77 @@ class Trainer:
         tick = time.perf_counter()
         steps_since = 0
         with _StopRequest() as stop:
-            while self.iteration < opts.iterations:
-                rng = (
-                    np.random.default_rng([self.setup.seed, self.iteration, self.rank, 1])
-                    if opts.augment
-                    else None
-                )
-                idx = batch_indices(
-                    self.iteration, len(train), self.global_batch, self.setup.seed,
-                    self.rank, self.world,
-                )
-                loss, acc = self.step(train.batch(idx, rng))
-                if not math.isfinite(loss):
-                    raise FloatingPointError(f"loss is {loss} at iteration {self.iteration}")
-                self.iteration += 1
-                steps_since += 1
-                losses.append(loss)
-                accs.append(acc)
-                if progress is not None:
-                    progress.update(1)
-                    progress.set_postfix(loss=f"{loss:.4f}")
-                if self.iteration % opts.log_every == 0 or self.iteration == opts.iterations:
-                    now = time.perf_counter()
-                    rate = steps_since * self.global_batch / max(now - tick, 1e-9)
-                    mean_acc = _nanmean_rows(np.stack(accs))
-                    self._log("train", float(np.mean(losses)), mean_acc, rate)
-                    if progress is None:
-                        self._say(
-                            f"iteration {self.iteration}/{opts.iterations} "
-                            f"loss {np.mean(losses):.4f} "
-                            + " ".join(
-                                f"{Label(c).name}={a:.3f}" for c, a in enumerate(mean_acc)
-                            )
-                            + f" {rate:.1f} events/s"
-                        )
-                    losses, accs = [], []
-                    tick, steps_since = now, 0
-                if self.iteration % opts.validate_every == 0 or self.iteration == opts.iterations:
-                    val_loss, val_acc = self.validate(val, opts.batch_size)
-                    self._log("val", val_loss, val_acc, float("nan"))
-                    self._say(
-                        f"validation at {self.iteration}: loss {val_loss:.4f} "
-                        + " ".join(f"{Label(c).name}={a:.3f}" for c, a in enumerate(val_acc))
+            try:
+                while self.iteration < opts.iterations:
+                    idx = batch_indices(
+                        self.iteration,
+                        len(train),
+                        self.global_batch,
+                        self.setup.seed,
+                        self.rank,
+                        self.world,
                     )
-                if self.iteration % opts.checkpoint_every == 0:
-                    self.save()
-                if stop.signum is not None:
-                    self.save()
-                    raise TrainingInterrupted(stop.signum, self.iteration)
+                    rngs = (
+                        augmentation_rngs(
+                            self.iteration,
+                            self.global_batch,
+                            self.setup.seed,
+                            self.rank,
+                            self.world,
+                        )
+                        if opts.augment
+                        else None
+                    )
+                    loss, acc = self.step(train.batch(idx, rngs))
+                    if not math.isfinite(loss):
+                        raise FloatingPointError(f"loss is {loss} at iteration {self.iteration}")
+                    self.iteration += 1
+                    steps_since += 1
+                    losses.append(loss)
+                    accs.append(acc)
+                    if progress is not None:
+                        progress.update(1)
+                        progress.set_postfix(loss=f"{loss:.4f}")
+                    if self.iteration % opts.log_every == 0 or self.iteration == opts.iterations:
+                        now = time.perf_counter()
+                        rate = steps_since * self.global_batch / max(now - tick, 1e-9)
+                        mean_acc = _nanmean_rows(np.stack(accs))
+                        self._log("train", float(np.mean(losses)), mean_acc, rate)
+                        if progress is None:
+                            self._say(
+                                f"iteration {self.iteration}/{opts.iterations} "
+                                f"loss {np.mean(losses):.4f} "
+                                + " ".join(
+                                    f"{Label(c).name}={a:.3f}" for c, a in enumerate(mean_acc)
+                                )
+                                + f" {rate:.1f} events/s"
+                            )
+                        losses, accs = [], []
+                        tick, steps_since = now, 0
+                    if (
+                        self.iteration % opts.validate_every == 0
+                        or self.iteration == opts.iterations
+                    ):
+                        val_loss, val_acc = self.validate(val, opts.batch_size)
+                        self._log("val", val_loss, val_acc, float("nan"))
+                        self._say(
+                            f"validation at {self.iteration}: loss {val_loss:.4f} "
+                            + " ".join(f"{Label(c).name}={a:.3f}" for c, a in enumerate(val_acc))
+                        )
+                    if self.iteration % opts.checkpoint_every == 0:
+                        self.save()
+                    # Every worker stops at the same step, whichever got the signal.
+                    signum = self._min_max(stop.signum or 0)[1]
+                    if signum:
+                        self.save()
+                        raise TrainingInterrupted(signum, self.iteration)
+            except RuntimeError as err:
+                if self.world == 1 or not _communication_error(err):
+                    raise
+                lost = WorkerLost(self.rank, self.iteration, self.saved_iteration, err)
+                # Said here, while SIGTERM (sent by torchrun to the survivors) is still caught.
+                print(f"error: {lost}", file=sys.stderr, flush=True)
+                raise lost from err
         if progress is not None:
             progress.close()
 

@@ -1,10 +1,12 @@
 # Training: one U-ResNet per variant (regular labels, relabeled labels, relabeled + weights).
+# train.workers > 1 launches torchrun on this node (data parallel, NCCL on GPUs, gloo on CPUs);
+# multi-node training is launched by hand (docs/distributed.md).
 
 
-def train_resources():
+def train_gpus():
+    """One GPU per data-parallel worker when the config asks for GPUs."""
     tr = config["train"]
-    res = {"gpu": 1 if tr["gpu"] else 0}
-    return res
+    return tr["workers"] if tr["gpu"] else 0
 
 
 rule train:
@@ -31,7 +33,7 @@ rule train:
         ),
     threads: config["train"]["threads"] * config["train"]["workers"]
     resources:
-        gpu=train_resources()["gpu"],
+        gpu=train_gpus(),
     log:
         "logs/train/{variant}.log",
     benchmark:
