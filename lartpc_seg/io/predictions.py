@@ -106,9 +106,7 @@ class PredictionFile:
     def __init__(self, path: str | Path, events: EventFile | None = None) -> None:
         self.path = Path(path)
         self._file = open_root(self.path)
-        problems = structure_problems(
-            self.path, self._file, PREDICTIONS_TREE, PREDICTION_BRANCHES
-        )
+        problems = structure_problems(self.path, self._file, PREDICTIONS_TREE, PREDICTION_BRANCHES)
         if problems:
             raise problems[0]
         self.tree = self._file[PREDICTIONS_TREE]
@@ -141,6 +139,10 @@ class PredictionFile:
         differ = np.flatnonzero(mine["nvox"] != theirs["nvox"])
         if differ.size:
             i = differ[0]
+            # The counters disagree: read the entry of each file first, so that a file whose own
+            # counter disagrees with its arrays is named, rather than the pair called misaligned.
+            events.read(int(i), int(i) + 1)
+            self.read(int(i), int(i) + 1)
             raise InputError(
                 self.path,
                 f"{mine['nvox'][i]} voxels, but {events.path} has {theirs['nvox'][i]}",
@@ -153,10 +155,24 @@ class PredictionFile:
         stop = len(self) if stop is None else min(stop, len(self))
         if start >= stop:
             return []
-        arrays = self.tree.arrays(
-            list(PREDICTION_BRANCHES), entry_start=start, entry_stop=stop
-        )
+        try:
+            arrays = self.tree.arrays(list(PREDICTION_BRANCHES), entry_start=start, entry_stop=stop)
+        except Exception as err:  # a truncated or damaged file fails deep inside uproot
+            raise InputError(
+                self.path, f"cannot read entries {start}..{stop} ({type(err).__name__}: {err})"
+            ) from err
         counts = ak.to_numpy(ak.num(arrays["vox_pred"], axis=1))
+        stored = ak.to_numpy(arrays["nvox"])
+        for branch in [f for f in arrays.fields if f.startswith("vox_")]:
+            lengths = ak.to_numpy(ak.num(arrays[branch], axis=1))
+            bad = np.flatnonzero((lengths != stored) | (counts != stored))
+            if bad.size:
+                raise InputError(
+                    self.path,
+                    f"nvox = {stored[bad[0]]} but the arrays hold {lengths[bad[0]]} entries",
+                    event=int(arrays["event"][bad[0]]),
+                    field=branch,
+                )
         offsets = np.concatenate([[0], np.cumsum(counts)])
         pred = ak.to_numpy(ak.flatten(arrays["vox_pred"]))
         bad = np.flatnonzero((pred < 0) | (pred >= NUM_CLASSES))

@@ -1,0 +1,155 @@
+"""Predictions that do not belong to their event file, and checkpoints that cannot be read."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from analysis.cli import main as analysis_main
+from lartpc_seg.cli import main as lartpc_main
+from lartpc_seg.io.events import EventFile, FileMeta
+from lartpc_seg.io.predictions import Prediction, write_predictions
+
+OPTIONS = json.dumps(
+    {
+        "iterations": 4,
+        "batch_size": 2,
+        "validate_every": 2,
+        "checkpoint_every": 2,
+        "log_every": 1,
+        "val_events": 2,
+    }
+)
+
+
+def _write_predictions(path: Path, numbers: list[int], counts: list[int]) -> Path:
+    preds = []
+    for number, n in zip(numbers, counts, strict=True):
+        scores = np.full((n, 5), 0.2, np.float32)
+        preds.append(Prediction(number, np.zeros(n, np.int8), scores))
+    write_predictions(path, preds, FileMeta(grid=32))
+    return path
+
+
+@pytest.fixture
+def events(toy_file) -> tuple[Path, list[int], list[int]]:
+    """A toy event file of 4 events: its path, event numbers and voxel counts."""
+    path = toy_file("events.root", 4, seed=2)
+    with EventFile(path) as f:
+        block = f.read()
+    return path, [e.event for e in block], [len(e) for e in block]
+
+
+def _mismatches(numbers: list[int], counts: list[int]) -> dict[str, tuple]:
+    """name → (event numbers, voxel counts, event named, field named, words)."""
+    swapped = [numbers[0], numbers[2], numbers[1], numbers[3]]
+    more = list(counts)
+    more[2] += 3
+    return {
+        "different-event-list": (swapped, counts, numbers[2], "event", "not aligned"),
+        "renumbered": ([n + 10 for n in numbers], counts, numbers[0] + 10, "event", "not aligned"),
+        "fewer-events": (numbers[:3], counts[:3], None, "event", r"3 events.*has 4"),
+        "voxel-count-differs": (numbers, more, numbers[2], "nvox", r"\d+ voxels, but"),
+    }
+
+
+CASES = ["different-event-list", "renumbered", "fewer-events", "voxel-count-differs"]
+
+
+@pytest.mark.parametrize("command", ["accuracy", "michel"])
+@pytest.mark.parametrize("case", CASES)
+def test_predictions_of_another_event_file_are_refused(case, command, events, tmp_path, faults):
+    path, numbers, counts = events
+    got_numbers, got_counts, event, field, words = _mismatches(numbers, counts)[case]
+    preds = _write_predictions(tmp_path / "preds.root", got_numbers, got_counts)
+    out = tmp_path / "out"
+    argv = {
+        "accuracy": [
+            "accuracy",
+            "--events",
+            str(path),
+            "--predictions",
+            f"v={preds}",
+            "--column",
+            "k=v:relabel",
+            "--bootstrap",
+            "0",
+            "--out",
+            str(out / "a"),
+        ],
+        "michel": [
+            "michel",
+            "--events",
+            str(path),
+            "--predictions",
+            str(preds),
+            "--out",
+            str(out / "m"),
+        ],
+    }[command]
+    outcome = faults.run_in_process(analysis_main, argv)
+    faults.assert_user_error(outcome, preds, event=event, field=field, words=words)
+    assert str(path) in outcome.stderr, "the message must name the event file too"
+    assert not out.exists() or not any(out.rglob("*")), f"{command} left output behind"
+
+
+def _corruptions(model: Path) -> dict[str, bytes]:
+    data = model.read_bytes()
+    return {
+        "truncated": data[: len(data) // 2],
+        "zero-byte": b"",
+        "garbage": bytes(np.random.default_rng(0).integers(0, 256, 4096, dtype=np.uint8)),
+        "text": b"model: not really\n",
+    }
+
+
+@pytest.mark.parametrize("kind", ["truncated", "zero-byte", "garbage", "text"])
+def test_corrupt_model_is_refused_by_infer(kind, toy_file, tiny_model, tmp_path, faults):
+    events = toy_file("events.root", 2)
+    tiny_model.write_bytes(_corruptions(tiny_model)[kind])
+    out = tmp_path / "preds.root"
+    outcome = faults.run_in_process(
+        lartpc_main,
+        ["infer", "--model", str(tiny_model), "--events", str(events), "--out", str(out)],
+    )
+    faults.assert_user_error(outcome, tiny_model, words="corrupt|not a .*checkpoint")
+    assert not out.exists()
+    assert faults.leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("kind", ["truncated", "zero-byte", "garbage"])
+def test_corrupt_checkpoint_is_refused_never_restarted(
+    kind, toy_file, tiny_model, tmp_path, faults
+):
+    """Training over an unreadable ``last.pt`` stops with its name; it does not start afresh."""
+    events = toy_file("events.root", 4)
+    workdir = tmp_path / "work"
+    checkpoint = workdir / "checkpoints" / "last.pt"
+    checkpoint.parent.mkdir(parents=True)
+    damaged = _corruptions(tiny_model)[kind]
+    checkpoint.write_bytes(damaged)
+    outcome = faults.run_in_process(
+        lartpc_main,
+        [
+            "train",
+            "--train",
+            str(events),
+            "--val",
+            str(events),
+            "--labels",
+            "relabel",
+            "--model",
+            json.dumps(faults.TINY_MODEL),
+            "--options",
+            OPTIONS,
+            "--workdir",
+            str(workdir),
+        ],
+    )
+    faults.assert_user_error(outcome, checkpoint, words="corrupt|not a .*checkpoint")
+    assert checkpoint.read_bytes() == damaged, "the damaged checkpoint was overwritten"
+    assert not (workdir / "model.pt").exists()
+    assert sorted(p.name for p in workdir.rglob("*")) == ["checkpoints", "last.pt"]

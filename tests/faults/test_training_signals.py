@@ -1,0 +1,132 @@
+"""Training killed mid-run (SIGTERM, SIGKILL) resumes to the weights of an uninterrupted run."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+ITERATIONS = 14
+OPTIONS = {
+    "iterations": ITERATIONS,
+    "batch_size": 2,
+    "validate_every": 7,
+    "checkpoint_every": 2,
+    "log_every": 2,
+    "val_events": 2,
+    "threads": 1,
+}
+
+
+def _train_argv(faults, train: Path, val: Path, workdir: Path) -> list[str]:
+    return [
+        faults.PYTHON,
+        "-m",
+        "lartpc_seg",
+        "train",
+        "--train",
+        str(train),
+        "--val",
+        str(val),
+        "--labels",
+        "relabel",
+        "--seed",
+        "3",
+        "--threads",
+        "1",
+        "--model",
+        json.dumps(faults.TINY_MODEL),
+        "--options",
+        json.dumps(OPTIONS),
+        "--workdir",
+        str(workdir),
+    ]
+
+
+def _env(faults) -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(faults.REPO), "OMP_NUM_THREADS": "1"}
+
+
+def _weights(path: Path) -> dict[str, torch.Tensor]:
+    return torch.load(path, map_location="cpu", weights_only=True)["model"]
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory) -> tuple[Path, Path]:
+    """Train and validation files from the simulator (grid 32, a handful of events)."""
+    from lartpc_seg.cli import main
+
+    folder = tmp_path_factory.mktemp("signals")
+    train, val = folder / "train.root", folder / "val.root"
+    assert (
+        main(["simulate", "--events", "4", "--seed", "1", "--grid", "32", "--out", str(train)]) == 0
+    )
+    assert (
+        main(["simulate", "--events", "2", "--seed", "2", "--grid", "32", "--out", str(val)]) == 0
+    )
+    return train, val
+
+
+@pytest.fixture(scope="module")
+def reference(data, tmp_path_factory, faults) -> Path:
+    """``model.pt`` of the uninterrupted run."""
+    workdir = tmp_path_factory.mktemp("reference")
+    done = subprocess.run(
+        _train_argv(faults, *data, workdir),
+        env=_env(faults),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    return workdir / "model.pt"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+def test_killed_training_resumes_to_the_same_weights(signum, data, reference, tmp_path, faults):
+    workdir = tmp_path / "work"
+    checkpoint = workdir / "checkpoints" / "last.pt"
+    process = subprocess.Popen(
+        _train_argv(faults, *data, workdir),
+        env=_env(faults),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while not checkpoint.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    process.send_signal(signum)
+    stdout, stderr = process.communicate(timeout=120)
+    assert not (workdir / "model.pt").exists(), "the run finished before the signal arrived"
+    if signum == signal.SIGTERM:
+        assert process.returncode == 128 + signal.SIGTERM, stderr
+        assert "Traceback" not in stderr
+        assert "checkpoint written, rerun to resume" in stdout
+    else:
+        assert process.returncode == -signal.SIGKILL
+    stopped_at = torch.load(checkpoint, weights_only=True)["iteration"]
+    assert 0 < stopped_at < ITERATIONS
+
+    rerun = subprocess.run(
+        _train_argv(faults, *data, workdir),
+        env=_env(faults),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"resumed from {checkpoint} at iteration {stopped_at}" in rerun.stdout
+    got, want = _weights(workdir / "model.pt"), _weights(reference)
+    assert got.keys() == want.keys()
+    for name in want:
+        assert torch.equal(got[name], want[name]), f"{name} differs from the uninterrupted run"
+    if signum == signal.SIGTERM:  # SIGKILL may strand a hidden temporary file; nothing else
+        assert faults.leftovers(workdir) == []
