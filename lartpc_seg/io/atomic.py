@@ -32,3 +32,23 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         os.replace(tmp_path, path)
     finally:
         tmp_path.unlink(missing_ok=True)
+
+
+def remove_stale_temporaries(path: str | Path) -> list[Path]:
+    """Remove temporary files that :func:`atomic_path` left next to ``path``.
+
+    A process killed with SIGKILL during a write cannot clean up after itself; the next run
+    that writes ``path`` calls this first. The final file is never touched.
+
+    Returns
+    -------
+    list of Path
+        The files removed.
+    """
+    path = Path(path)
+    if not path.parent.is_dir():
+        return []
+    stale = [p for p in path.parent.glob(f".{path.name}.*.tmp{path.suffix}") if p.is_file()]
+    for p in stale:
+        p.unlink(missing_ok=True)
+    return stale

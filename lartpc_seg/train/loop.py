@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from lartpc_seg.errors import InputError
-from lartpc_seg.io.atomic import atomic_path
+from lartpc_seg.io.atomic import atomic_path, remove_stale_temporaries
 from lartpc_seg.io.digest import file_sha256
 from lartpc_seg.labels import NUM_CLASSES, Label
 from lartpc_seg.models import UResNetConfig, build_uresnet
@@ -272,6 +272,10 @@ class Trainer:
         that they agree on the iteration (a work directory not shared between nodes would make
         them disagree) before rank 0 may set a stale checkpoint aside.
         """
+        if self.is_main:
+            for path in (self.checkpoint_path, self.workdir / "model.pt"):
+                for stale in remove_stale_temporaries(path):
+                    self._say(f"removed {stale}, left by a run killed while writing")
         state = None
         if self.checkpoint_path.exists():
             state = load_checkpoint(self.checkpoint_path, map_location=self.device)
