@@ -1,3 +1,3 @@
-"""Sparse U-ResNet semantic segmentation of LArTPC voxel events (Domine & Terao, arXiv:1903.05663)."""
+"""Sparse U-ResNet segmentation of LArTPC voxel events (Domine & Terao, arXiv:1903.05663)."""
 
 __version__ = "0.1.0"

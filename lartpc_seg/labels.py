@@ -5,8 +5,8 @@ from __future__ import annotations
 from enum import IntEnum
 
 import numpy as np
-from sklearn.cluster import DBSCAN
 from scipy.spatial import cKDTree
+from sklearn.cluster import DBSCAN
 
 #: DBSCAN radius of the relabeling and of the Michel analysis, in voxels (study.md §2 and §6):
 #: 2√2 plus a tolerance so that a gap of exactly (2, 2, 0) voxels counts as touching.
@@ -186,7 +186,9 @@ def relabel(coords: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return out
 
 
-def relabeled_fraction(labels: np.ndarray, relabels: np.ndarray, cls: Label = Label.MICHEL) -> float:
+def relabeled_fraction(
+    labels: np.ndarray, relabels: np.ndarray, cls: Label = Label.MICHEL
+) -> float:
     """Fraction of voxels of class ``cls`` in ``labels`` that relabeling turned into shower."""
     was = np.asarray(labels) == cls
     n = int(was.sum())

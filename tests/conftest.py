@@ -29,17 +29,27 @@ def toy_event(rng: np.random.Generator, number: int, grid: int = 32) -> Event:
     axis = int(rng.integers(0, 3))
     steps = np.zeros((length, 3), np.int64)
     steps[:, axis] = np.arange(length)
-    track = np.concatenate([start + steps, start + steps + np.eye(3, dtype=np.int64)[(axis + 1) % 3]])
+    track = np.concatenate(
+        [start + steps, start + steps + np.eye(3, dtype=np.int64)[(axis + 1) % 3]]
+    )
     end = start + steps[-1]
     blob = end + rng.integers(-2, 3, size=(12, 3))
     blob[:, axis] = end[axis] + rng.integers(1, 4, size=12)
     far = rng.integers(grid - 8, grid - 2, size=3) + rng.integers(-2, 3, size=(10, 3))
     coords = np.concatenate([track, blob, far])
     labels = np.concatenate(
-        [np.full(len(track), Label.MIP), np.full(len(blob), Label.MICHEL), np.full(len(far), Label.MICHEL)]
+        [
+            np.full(len(track), Label.MIP),
+            np.full(len(blob), Label.MICHEL),
+            np.full(len(far), Label.MICHEL),
+        ]
     )
     energy = np.concatenate(
-        [rng.uniform(0.4, 0.8, len(track)), rng.uniform(1.0, 3.0, len(blob)), rng.uniform(0.1, 0.3, len(far))]
+        [
+            rng.uniform(0.4, 0.8, len(track)),
+            rng.uniform(1.0, 3.0, len(blob)),
+            rng.uniform(0.1, 0.3, len(far)),
+        ]
     )
     coords = np.clip(coords, 0, grid - 1)
     coords, first = np.unique(coords, axis=0, return_index=True)
@@ -52,7 +62,9 @@ def toy_event(rng: np.random.Generator, number: int, grid: int = 32) -> Event:
         ke=np.array([60.0, 30.0], np.float32),
         start=np.array([start, end], np.float32),
         end=np.array([end, end + 3], np.float32),
-        edep=np.array([energy[labels == Label.MIP].sum(), energy[labels == Label.MICHEL].sum()], np.float32),
+        edep=np.array(
+            [energy[labels == Label.MIP].sum(), energy[labels == Label.MICHEL].sum()], np.float32
+        ),
     )
     return Event(
         event=number,
@@ -72,7 +84,11 @@ def toy_file(tmp_path: Path):
     def make(name: str, n_events: int, seed: int = 0, grid: int = 32) -> Path:
         rng = np.random.default_rng(seed)
         path = tmp_path / name
-        write_events(path, (toy_event(rng, i, grid) for i in range(n_events)), FileMeta(grid=grid, source="toy"))
+        write_events(
+            path,
+            (toy_event(rng, i, grid) for i in range(n_events)),
+            FileMeta(grid=grid, source="toy"),
+        )
         return path
 
     return make

@@ -245,12 +245,9 @@ def _chunk_columns(events: list[Event]) -> dict[str, object]:
     part_cols = [e.particles.columns() for e in events]
     return {
         "event": np.array([e.event for e in events], np.int64),
-        "vox": ak.zip(
-            {k: _jagged(v, VOXEL_FIELDS[k]) for k, v in vox.items()}
-        ),
+        "vox": ak.zip({k: _jagged(v, VOXEL_FIELDS[k]) for k, v in vox.items()}),
         "part": ak.zip(
             {k: _jagged([c[k] for c in part_cols], dt) for k, dt in PARTICLE_FIELDS.items()},
-
         ),
     }
 

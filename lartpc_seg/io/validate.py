@@ -167,7 +167,9 @@ def arrays_problems(
         uniq, counts = np.unique(numbers, return_counts=True)
         problems.append(
             InputError(
-                path, "event number appears more than once", event=int(uniq[counts > 1][0]),
+                path,
+                "event number appears more than once",
+                event=int(uniq[counts > 1][0]),
                 field="event",
             )
         )
@@ -176,8 +178,13 @@ def arrays_problems(
 
     coords = np.stack([_to_numpy(arrays[f"vox_{a}"]).astype(np.int64) for a in "xyz"], axis=1)
     for axis, column in zip("xyz", coords.T, strict=True):
-        if add((column < 0) | (column >= grid), ev_of_vox, f"vox_{axis}",
-               f"voxel index outside the grid 0..{grid - 1}", column):
+        if add(
+            (column < 0) | (column >= grid),
+            ev_of_vox,
+            f"vox_{axis}",
+            f"voxel index outside the grid 0..{grid - 1}",
+            column,
+        ):
             return problems
     energy = _to_numpy(arrays["vox_e"])
     if add(~np.isfinite(energy), ev_of_vox, "vox_e", "energy is NaN or infinite", energy):
@@ -186,16 +193,31 @@ def arrays_problems(
         return problems
     for branch in ("vox_label", "vox_relabel"):
         labels = _to_numpy(arrays[branch])
-        if add((labels < 0) | (labels >= NUM_CLASSES), ev_of_vox, branch,
-               f"label outside 0..{NUM_CLASSES - 1}", labels):
+        if add(
+            (labels < 0) | (labels >= NUM_CLASSES),
+            ev_of_vox,
+            branch,
+            f"label outside 0..{NUM_CLASSES - 1}",
+            labels,
+        ):
             return problems
     vox_part = _to_numpy(arrays["vox_part"]).astype(np.int64)
-    if add((vox_part < 0) | (vox_part >= np.repeat(npart, nvox)), ev_of_vox, "vox_part",
-           "particle index outside the particle table", vox_part):
+    if add(
+        (vox_part < 0) | (vox_part >= np.repeat(npart, nvox)),
+        ev_of_vox,
+        "vox_part",
+        "particle index outside the particle table",
+        vox_part,
+    ):
         return problems
     parent = _to_numpy(arrays["part_parent"]).astype(np.int64)
-    if add((parent < -1) | (parent >= np.repeat(npart, npart)), ev_of_part, "part_parent",
-           "parent index outside the particle table", parent):
+    if add(
+        (parent < -1) | (parent >= np.repeat(npart, npart)),
+        ev_of_part,
+        "part_parent",
+        "parent index outside the particle table",
+        parent,
+    ):
         return problems
 
     if len(coords):

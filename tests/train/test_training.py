@@ -11,19 +11,35 @@ import torch
 from lartpc_seg.errors import InputError
 from lartpc_seg.models import UResNetConfig
 from lartpc_seg.train.data import EventStore
-from lartpc_seg.train.loop import Trainer, TrainingInterrupted, TrainOptions, TrainSetup, digest_files
+from lartpc_seg.train.loop import (
+    Trainer,
+    TrainingInterrupted,
+    TrainOptions,
+    TrainSetup,
+    digest_files,
+)
 
 TINY = UResNetConfig(filters=4, depth=2, reps=1)
 
 
 def _setup(train, val, iterations, **options):
     opts = TrainOptions(
-        iterations=iterations, batch_size=2, validate_every=iterations, checkpoint_every=2,
-        log_every=1, **options,
+        iterations=iterations,
+        batch_size=2,
+        validate_every=iterations,
+        checkpoint_every=2,
+        log_every=1,
+        **options,
     )
     return TrainSetup(
-        train_files=[str(train)], val_files=[str(val)], labels="relabel", class_weights=False,
-        model=TINY, options=opts, seed=11, train_digests=digest_files([train]),
+        train_files=[str(train)],
+        val_files=[str(val)],
+        labels="relabel",
+        class_weights=False,
+        model=TINY,
+        options=opts,
+        seed=11,
+        train_digests=digest_files([train]),
     )
 
 
@@ -44,8 +60,9 @@ def test_loss_falls(toy_file, tmp_path):
     setup = _setup(toy_file("train.root", 16, seed=1), toy_file("val.root", 4, seed=2), 40)
     setup.options.lr = 1e-2
     _run(setup, tmp_path / "run")
-    log = np.genfromtxt(tmp_path / "run" / "log.csv", delimiter=",", names=True, dtype=None,
-                        encoding=None)
+    log = np.genfromtxt(
+        tmp_path / "run" / "log.csv", delimiter=",", names=True, dtype=None, encoding=None
+    )
     train_loss = log["loss"][log["phase"] == "train"]
     assert train_loss[-5:].mean() < 0.7 * train_loss[:5].mean()
     assert (tmp_path / "run" / "model.pt").exists()
@@ -78,8 +95,13 @@ def test_interrupted_run_resumes_to_the_same_weights(toy_file, tmp_path, monkeyp
     for name, value in _weights(resumed).items():
         torch.testing.assert_close(value, straight[name], rtol=0, atol=0, msg=name)
     # The log holds each iteration once, resumed or not.
-    log = np.genfromtxt(tmp_path / "killed" / "checkpoints" / "log.csv", delimiter=",",
-                        names=True, dtype=None, encoding=None)
+    log = np.genfromtxt(
+        tmp_path / "killed" / "checkpoints" / "log.csv",
+        delimiter=",",
+        names=True,
+        dtype=None,
+        encoding=None,
+    )
     train_iters = log["iteration"][log["phase"] == "train"]
     assert list(train_iters) == [1, 2, 3, 4, 5, 6]
 
