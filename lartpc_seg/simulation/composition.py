@@ -19,9 +19,6 @@ from lartpc_seg.simulation.transport import (
     range_table,
 )
 
-#: Margin kept between a stopping muon's straight-line end and the faces, voxels.
-_STOP_MARGIN_VOX = 3.0
-
 
 @dataclass
 class Primary:
@@ -93,7 +90,7 @@ def compose_event(config: SimulationConfig, rng: np.random.Generator) -> list[Pr
         primaries.append(Primary(pdg, ke, rng.uniform(0.0, size, 3), isotropic(rng, 1)[0]))
 
     table = range_table(MUON)
-    margin = _STOP_MARGIN_VOX * VOXEL_CM
+    margin = config.stopping_muon_margin_vox * VOXEL_CM
     ke_cap = float(table.energy(0.9 * (size - 2.0 * margin)))
     for _ in range(int(rng.integers(config.stopping_muons[0], config.stopping_muons[1] + 1))):
         pdg = _muon_pdg(rng, config)

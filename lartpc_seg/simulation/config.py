@@ -60,6 +60,10 @@ class SimulationConfig:
         cube (the Michel enrichment).
     stopping_muon_ke : [float, float]
         Their kinetic-energy range (clipped to what fits in the cube).
+    stopping_muon_margin_vox : float
+        Distance from the faces within which stopping muons start and end, voxels. A wide margin
+        is a fiducial volume: the Michel electron's bremsstrahlung photons (12-30 cm free path)
+        then mostly convert inside the cube instead of escaping.
     mu_plus_fraction : float
         Fraction of μ+ among all muons (μ+ always yields a Michel electron, μ− 26 % of the time).
     """
@@ -97,6 +101,7 @@ class SimulationConfig:
     cosmic_proton_ke: list[float] = field(default_factory=lambda: [20.0, 300.0])
     stopping_muons: list[int] = field(default_factory=lambda: [0, 1])
     stopping_muon_ke: list[float] = field(default_factory=lambda: [20.0, 150.0])
+    stopping_muon_margin_vox: float = 3.0
     mu_plus_fraction: float = 0.5
 
     def __post_init__(self) -> None:
@@ -110,6 +115,7 @@ class SimulationConfig:
             "transverse_sigma_vox",
             "landau_sigma",
             "photon_cut_mev",
+            "stopping_muon_margin_vox",
         ):
             if getattr(self, name) < 0:
                 raise ValueError(f"SimulationConfig.{name} must be >= 0, got {getattr(self, name)}")

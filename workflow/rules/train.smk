@@ -31,6 +31,8 @@ rule train:
             if config["train"]["workers"] > 1
             else f"{PY} lartpc_seg"
         ),
+    # Training is the long pole of the DAG: start it before independent jobs (benchmark).
+    priority: 10
     threads: config["train"]["threads"] * config["train"]["workers"]
     resources:
         gpu=train_gpus(),
