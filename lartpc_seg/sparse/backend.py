@@ -67,17 +67,27 @@ class TorchBackend:
         return layers.BatchNorm(c, eps=eps, momentum=momentum)
 
     def activation(self, slope: float) -> nn.Module:
-        return layers.Activation(slope)
+        # the U-ResNet puts every activation right after a batch norm: in place is safe
+        return layers.Activation(slope, inplace=True)
 
     def linear(self, c_in: int, c_out: int, bias: bool) -> nn.Module:
         return layers.Linear(c_in, c_out, bias=bias)
 
-    def wrap(self, coords: torch.Tensor, features: torch.Tensor) -> tuple[SparseTensor, None]:
-        check_coords(coords)
-        return SparseTensor(features, coords), None
+    def wrap(
+        self, coords: torch.Tensor, features: torch.Tensor
+    ) -> tuple[SparseTensor, torch.Tensor | None]:
+        """Rows sorted by packed key (the kernel maps are built faster on sorted sites)."""
+        order = check_coords(coords)
+        if order is None:
+            return SparseTensor(features, coords), None
+        return SparseTensor(features.index_select(0, order), coords[order]), order
 
-    def unwrap(self, x: SparseTensor, state: None) -> torch.Tensor:
-        return x.features
+    def unwrap(self, x: SparseTensor, order: torch.Tensor | None) -> torch.Tensor:
+        if order is None:
+            return x.features
+        inverse = torch.empty_like(order)
+        inverse[order] = torch.arange(order.shape[0], device=order.device)
+        return x.features.index_select(0, inverse)
 
     def cat(self, a: SparseTensor, b: SparseTensor) -> SparseTensor:
         return cat_features(a, b)

@@ -1,33 +1,90 @@
-"""Sparse convolution as gather → GEMM → scatter, with a memory-lean backward.
+"""Sparse convolution as gather → batched GEMM → grouped sum, with a memory-lean backward.
 
-The autograd function saves only the input features and the weight; the gathered rows of each
-kernel offset are recomputed in the backward pass instead of being kept alive between passes.
+Forward: one ``index_select`` gathers the input row of every pair into a padded
+``(S, width, C_in)`` buffer (one slot per non-empty kernel offset, see :class:`_Padded`), one
+``bmm`` multiplies every slot by its offset's ``(C_in, C_out)`` weight, and one sparse CSR ×
+dense product sums the pairs of each output row (the CSR matrix has a 1 at ``(out_row, pair)``;
+the pairs are grouped by the kernel map, see
+:meth:`~lartpc_seg.sparse.kernel_map.KernelMap.grouping`). On CPU the CSR product is many times
+faster than ``index_add_`` (which sorts its index on every call and, at 2 threads, collapses
+under load) and needs no atomics; a handful of large ops per layer instead of ~30 per-offset
+ones also keeps the per-op overhead and thread synchronisation low.
+
+Backward: the gradient of the grouped sum is a gather of ``grad_out`` rows; one ``bmm`` gives
+the weight gradient from the recomputed input gather, another the gradient of every pair, and
+a second CSR product (pairs grouped by input row) sums them into ``grad_x``. Only the input
+features and the weight are saved between the passes: the pair buffers live inside one pass.
+The padding costs ``S · width - P`` extra rows; offsets of real maps have similar pair counts
+(a few % to ~20 % padding).
 """
 
 from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
 
 import torch
 
 from lartpc_seg.sparse.kernel_map import KernelMap
 
 
-def _segments(kmap: KernelMap):
-    start = 0
-    for k, count in enumerate(kmap.counts):
-        if count:
-            yield (
-                k,
-                kmap.in_rows[start : start + count],
-                kmap.out_rows[start : start + count],
+@dataclass(frozen=True)
+class _Padded:
+    """The pairs laid out as ``S`` equal slots (one per non-empty offset) of ``width`` rows.
+
+    Every offset is then one batch of a single ``bmm``. Rows past an offset's pair count are
+    padding: they gather input row 0 and output row ``n_out`` (a zero row appended to the
+    output gradient), and no CSR sum reads them.
+    """
+
+    slots: torch.Tensor  # (S,) int64 offset index k of each slot
+    width: int
+    in_rows: torch.Tensor  # (S * width,)
+    out_rows: torch.Tensor  # (S * width,)
+    position: torch.Tensor  # (P,) padded position of each stored pair
+
+
+def _padded(kmap: KernelMap) -> _Padded:
+    layout = kmap.groupings.get("padded")
+    if layout is None:
+        counts = torch.tensor(kmap.counts, dtype=torch.int64)
+        slots = torch.nonzero(counts).view(-1)
+        used = counts[slots]
+        width = int(used.max())
+        device = kmap.in_rows.device
+        starts = torch.cumsum(used, 0) - used
+        slot_of_pair = torch.repeat_interleave(torch.arange(len(slots)), used).to(device)
+        position = torch.arange(kmap.in_rows.shape[0], device=device) + (
+            slot_of_pair * width - starts.to(device)[slot_of_pair]
+        )
+        in_rows = kmap.in_rows.new_zeros(len(slots) * width)
+        in_rows[position] = kmap.in_rows
+        out_rows = kmap.in_rows.new_full((len(slots) * width,), kmap.n_out)
+        out_rows[position] = kmap.out_rows
+        layout = _Padded(slots.to(device), width, in_rows, out_rows, position)
+        kmap.groupings["padded"] = layout
+    return layout
+
+
+def _pair_sum(kmap: KernelMap, side: str, n_rows: int, like: torch.Tensor) -> torch.Tensor:
+    """The ``(n_rows, S * width)`` CSR matrix summing the padded pairs per ``side`` row."""
+    key = (side, like.dtype, like.device)
+    matrix = kmap.groupings.get(key)
+    if matrix is None:
+        layout = _padded(kmap)
+        crow, col = kmap.grouping(side, n_rows)
+        values = torch.ones(col.shape[0], dtype=like.dtype, device=like.device)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "Sparse CSR tensor support is in beta state")
+            matrix = torch.sparse_csr_tensor(
+                crow,
+                layout.position[col],
+                values,
+                (n_rows, layout.in_rows.shape[0]),
+                check_invariants=False,
             )
-        start += count
-
-
-def _scatter(out: torch.Tensor, rows: torch.Tensor, values: torch.Tensor, unique: bool) -> None:
-    if unique:
-        out.index_copy_(0, rows, values)
-    else:
-        out.index_add_(0, rows, values)
+        kmap.groupings[key] = matrix
+    return matrix
 
 
 class SparseConvFunction(torch.autograd.Function):
@@ -38,14 +95,18 @@ class SparseConvFunction(torch.autograd.Function):
         ctx.kmap = kmap
         ctx.n_in = n_in
         ctx.save_for_backward(x, weight)
-        out_unique = kmap.out_unique
+        if kmap.in_rows.numel():
+            layout = _padded(kmap)
+            gathered = x.index_select(0, layout.in_rows).view(len(layout.slots), layout.width, -1)
+            products = torch.bmm(gathered, weight.index_select(0, layout.slots))
+            del gathered
+            out = _pair_sum(kmap, "out", kmap.n_out, x) @ products.view(-1, weight.shape[2])
+            if kmap.identity is not None:
+                out.addmm_(x, weight[kmap.identity])
+            return out
         if kmap.identity is not None:
-            out = x @ weight[kmap.identity]
-        else:
-            out = x.new_zeros((kmap.n_out, weight.shape[2]))
-        for k, in_rows, out_rows in _segments(kmap):
-            _scatter(out, out_rows, x.index_select(0, in_rows) @ weight[k], out_unique)
-        return out
+            return x @ weight[kmap.identity]
+        return x.new_zeros((kmap.n_out, weight.shape[2]))
 
     @staticmethod
     def backward(ctx, grad_out):
@@ -54,22 +115,31 @@ class SparseConvFunction(torch.autograd.Function):
         need_x, need_w = ctx.needs_input_grad[:2]
         grad_out = grad_out.contiguous()
         grad_x = grad_w = None
-        if need_x:
-            if kmap.identity is not None:
-                grad_x = grad_out @ weight[kmap.identity].T
-            else:
-                grad_x = x.new_zeros(x.shape)
         if need_w:
             grad_w = torch.zeros_like(weight)
             if kmap.identity is not None:
                 torch.mm(x.T, grad_out, out=grad_w[kmap.identity])
-        in_unique = kmap.identity is None and kmap.num_pairs() == ctx.n_in
-        for k, in_rows, out_rows in _segments(kmap):
-            g = grad_out.index_select(0, out_rows)
+        if kmap.in_rows.numel() and (need_x or need_w):
+            layout = _padded(kmap)
+            shape = (len(layout.slots), layout.width, -1)
+            padded_grad = torch.cat([grad_out, grad_out.new_zeros((1, grad_out.shape[1]))])
+            grad_pairs = padded_grad.index_select(0, layout.out_rows).view(shape)
+            del padded_grad
+            w_slots = weight.index_select(0, layout.slots)
             if need_w:
-                torch.mm(x.index_select(0, in_rows).T, g, out=grad_w[k])
+                # the input gather, recomputed (padding rows meet zero gradient rows)
+                gathered = x.index_select(0, layout.in_rows).view(shape)
+                grad_w.index_copy_(0, layout.slots, torch.bmm(gathered.transpose(1, 2), grad_pairs))
+                del gathered
             if need_x:
-                _scatter(grad_x, in_rows, g @ weight[k].T, in_unique)
+                pair_grads = torch.bmm(grad_pairs, w_slots.transpose(1, 2))
+                del grad_pairs
+                grad_x = _pair_sum(kmap, "in", ctx.n_in, x) @ pair_grads.view(-1, x.shape[1])
+        if need_x:
+            if grad_x is None:
+                grad_x = x.new_zeros(x.shape)
+            if kmap.identity is not None:
+                grad_x.addmm_(grad_out, weight[kmap.identity].T)
         return grad_x, grad_w, None, None
 
 

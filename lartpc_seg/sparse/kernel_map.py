@@ -14,7 +14,7 @@ convolution writes output ``2 o + (kx, ky, kz)`` from input ``o``, with
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -24,6 +24,11 @@ _SHIFT_X = 2 * BITS
 _SHIFT_Y = BITS
 MAX_COORD = (1 << BITS) - 3
 MAX_BATCH = (1 << (63 - 3 * BITS)) - 1
+
+
+#: a grouping of the pairs by row: CSR ``(crow (n + 1,), col (P,))`` int64, row ``r`` owns the
+#: pair positions ``col[crow[r]:crow[r + 1]]``
+Grouping = tuple[torch.Tensor, torch.Tensor]
 
 
 @dataclass(frozen=True)
@@ -42,9 +47,9 @@ class KernelMap:
     identity : int or None
         An offset whose map is the identity (output row i reads input row i; its pairs are
         not stored, ``counts[identity] == 0``), or None. The submanifold centre offset.
-    out_unique : bool
-        Every output row receives at most one pair over all offsets (the transposed k=2 s=2
-        map), so the scatter can be a plain copy.
+    groupings : dict
+        Cache of the pairs grouped by output row (``"out"``) and by input row (``"in"``),
+        see :meth:`grouping`, and of the sparse matrices built from them.
     """
 
     in_rows: torch.Tensor
@@ -52,7 +57,7 @@ class KernelMap:
     counts: tuple[int, ...]
     n_out: int
     identity: int | None = None
-    out_unique: bool = False
+    groupings: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def kernel_volume(self) -> int:
@@ -61,22 +66,50 @@ class KernelMap:
 
     def transposed(self, n_out: int) -> KernelMap:
         """The same pairs with input and output swapped (``n_out`` = rows of the new output)."""
-        return KernelMap(
-            self.out_rows,
-            self.in_rows,
-            self.counts,
-            n_out,
-            self.identity,
-            out_unique=_each_once(self.in_rows, n_out),
-        )
+        swapped = {
+            new: self.groupings[old]
+            for new, old in (("out", "in"), ("in", "out"))
+            if old in self.groupings
+        }
+        return KernelMap(self.out_rows, self.in_rows, self.counts, n_out, self.identity, swapped)
 
     def num_pairs(self) -> int:
         """Input→output pairs including the identity offset."""
         return sum(self.counts) + (self.n_out if self.identity is not None else 0)
 
+    def grouping(self, side: str, n_rows: int) -> Grouping:
+        """The stored pairs grouped by their output (``side="out"``) or input (``"in"``) row.
 
-def _each_once(rows: torch.Tensor, n: int) -> bool:
-    return rows.numel() == n and bool((torch.bincount(rows, minlength=n) == 1).all())
+        Parameters
+        ----------
+        side : {"out", "in"}
+        n_rows : int
+            Rows on that side (``n_out``, or the number of input rows).
+
+        Returns
+        -------
+        crow : (n_rows + 1,) int64
+        col : (P,) int64
+            Row ``r`` owns the pair positions ``col[crow[r]:crow[r + 1]]``, increasing.
+        """
+        cached = self.groupings.get(side)
+        if cached is None:
+            rows = self.out_rows if side == "out" else self.in_rows
+            cached = self.groupings[side] = _group_rows(rows, n_rows)
+        return cached
+
+
+def _group_rows(rows: torch.Tensor, n: int) -> Grouping:
+    crow = rows.new_zeros(n + 1)
+    torch.cumsum(torch.bincount(rows, minlength=n), 0, out=crow[1:])
+    return crow, torch.argsort(rows, stable=True)
+
+
+def _grouping_from_table(table: torch.Tensor, mask: torch.Tensor) -> Grouping:
+    """CSR grouping from an ``(n, K')`` table of pair positions valid where ``mask``."""
+    crow = table.new_zeros(table.shape[0] + 1)
+    torch.cumsum(mask.sum(1), 0, out=crow[1:])
+    return crow, table[mask]
 
 
 def pack_keys(coords: torch.Tensor) -> torch.Tensor:
@@ -106,12 +139,28 @@ def kernel_offsets(size: int, centre: int, device: torch.device | None = None) -
     return grid - centre
 
 
-def check_coords(coords: torch.Tensor) -> None:
-    """Raise ValueError unless coordinates are (N, 4) int64, in range and without duplicates."""
+def check_coords(coords: torch.Tensor) -> torch.Tensor | None:
+    """Validate coordinates; return the row order that sorts them by packed key.
+
+    Parameters
+    ----------
+    coords : (N, 4) int64
+
+    Returns
+    -------
+    (N,) int64 or None
+        The permutation sorting the rows by packed key (batch, then x, y, z), or None when
+        they are sorted already.
+
+    Raises
+    ------
+    ValueError
+        Unless coordinates are (N, 4) int64, in range and without duplicates.
+    """
     if coords.ndim != 2 or coords.shape[1] != 4 or coords.dtype != torch.int64:
         raise ValueError(f"coords must be (N, 4) int64, got {tuple(coords.shape)} {coords.dtype}")
     if coords.numel() == 0:
-        return
+        return None
     lo = coords.min(dim=0).values
     hi = coords.max(dim=0).values
     if bool((lo < 0).any()) or int(hi[1:].max()) > MAX_COORD or int(hi[0]) > MAX_BATCH:
@@ -119,44 +168,79 @@ def check_coords(coords: torch.Tensor) -> None:
             f"coords out of range: spatial coordinates must lie in [0, {MAX_COORD}] and batch "
             f"indices in [0, {MAX_BATCH}], got min {lo.tolist()} max {hi.tolist()}"
         )
-    keys = torch.sort(pack_keys(coords)).values
+    keys = pack_keys(coords)
+    if bool((keys[1:] > keys[:-1]).all()):
+        return None
+    keys, order = torch.sort(keys)
     if bool((keys[1:] == keys[:-1]).any()):
         raise ValueError("coords contain duplicate voxels; merge them before building the tensor")
+    return order
 
 
 def submanifold_map(coords: torch.Tensor) -> KernelMap:
     """Kernel map of a 3×3×3 submanifold convolution (output sites = input sites).
 
+    Only the 13 offsets before the centre are searched: offset ``k`` and its mirror ``26 - k``
+    have the same pairs with input and output swapped. Both groupings of the pairs (by output
+    and by input row) come from the neighbour table, without sorting the pairs.
+
     Parameters
     ----------
     coords : (N, 4) int64
-        Active coordinates, without duplicates.
+        Active coordinates, without duplicates; any row order (rows sorted by packed key, as
+        the built-in backend keeps them, save one permutation).
 
     Returns
     -------
     KernelMap
         27 offsets; the centre offset (13) is the identity and stores no pairs. Pairs of each
-        offset are sorted by output row.
+        offset are sorted by the packed key of their output site.
     """
     n = coords.shape[0]
     device = coords.device
-    keys = pack_keys(coords)
-    sorted_keys, order = torch.sort(keys)
-    offsets = kernel_offsets(3, 1, device)
     centre = 13
-    non_centre = torch.cat([torch.arange(centre), torch.arange(centre + 1, 27)]).to(device)
-    deltas = pack_offsets(offsets[non_centre])
-    query = keys.unsqueeze(0) + deltas.unsqueeze(1)  # (26, N)
-    pos = torch.searchsorted(sorted_keys, query).clamp_(max=max(n - 1, 0))
     if n == 0:
-        found = torch.zeros_like(query, dtype=torch.bool)
+        empty = torch.zeros(0, dtype=torch.int64, device=device)
+        return KernelMap(empty, empty, (0,) * 27, 0, identity=centre)
+    keys = pack_keys(coords)
+    presorted = bool((keys[1:] > keys[:-1]).all())
+    if presorted:
+        sorted_keys, order = keys, None
     else:
-        found = sorted_keys[pos] == query
-    in_rows = order[pos[found]]
-    out_rows = torch.arange(n, device=device).expand(26, n)[found]
-    counts26 = found.sum(dim=1).tolist()
+        sorted_keys, order = torch.sort(keys)
+    deltas = pack_offsets(kernel_offsets(3, 1, device)[:centre])
+    query = sorted_keys.unsqueeze(0) + deltas.unsqueeze(1)  # (13, N), sorted positions
+    pos = torch.searchsorted(sorted_keys, query).clamp_(max=n - 1)
+    found = sorted_keys[pos] == query
+    # mirror offset 26 - k: site pos[k, j] reads site j
+    flat = (pos + torch.arange(0, centre * n, n, device=device).unsqueeze(1))[found]
+    mirror_found = torch.zeros_like(found)
+    mirror_found.view(-1)[flat] = True
+    mirror_nbr = torch.empty_like(pos)
+    mirror_nbr.view(-1)[flat] = torch.arange(n, device=device).expand(centre, n)[found]
+    # (26, N) over the non-centre offsets in order: neighbour (sorted position) and presence
+    nbr = torch.cat([pos, mirror_nbr.flip(0)])
+    present = torch.cat([found, mirror_found.flip(0)])
+    nbr.masked_fill_(~present, 0)
+    sites = torch.arange(n, device=device).expand(26, n)
+    in_sorted, out_sorted = nbr[present], sites[present]
+    counts26 = present.sum(dim=1).tolist()
+    # position of each pair in the offset-major pair list
+    index = torch.cumsum(present.view(-1), 0).view(26, n) - 1
+    # grouped by output site j: pairs (k, j); by input site i: pairs (k, nbr[25 - k, i])
+    by_out = (index.T, present.T)
+    by_in = (index.gather(1, nbr.flip(0)).T, present.flip(0).T)
+    if order is None:
+        in_rows, out_rows = in_sorted, out_sorted
+    else:
+        in_rows, out_rows = order[in_sorted], order[out_sorted]
+        inverse = torch.empty_like(order)
+        inverse[order] = torch.arange(n, device=device)
+        by_out = (by_out[0][inverse], by_out[1][inverse])
+        by_in = (by_in[0][inverse], by_in[1][inverse])
+    groupings = {"out": _grouping_from_table(*by_out), "in": _grouping_from_table(*by_in)}
     counts = (*counts26[:centre], 0, *counts26[centre:])
-    return KernelMap(in_rows, out_rows, counts, n, identity=centre)
+    return KernelMap(in_rows, out_rows, counts, n, identity=centre, groupings=groupings)
 
 
 def down_map(coords: torch.Tensor) -> tuple[torch.Tensor, KernelMap]:

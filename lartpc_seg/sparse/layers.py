@@ -155,20 +155,26 @@ class BatchNorm(nn.Module):
 
 
 class Activation(nn.Module):
-    """ReLU (``slope == 0``) or leaky ReLU on the features."""
+    """ReLU (``slope == 0``) or leaky ReLU on the features.
 
-    def __init__(self, slope: float = 0.0) -> None:
+    With ``inplace`` the features are overwritten (no second ``(N, C)`` matrix kept for the
+    backward); the U-ResNet applies it only to fresh batch-norm outputs, and autograd's
+    version check raises if the input were needed elsewhere.
+    """
+
+    def __init__(self, slope: float = 0.0, inplace: bool = False) -> None:
         super().__init__()
         self.slope = slope
+        self.inplace = inplace
 
     def forward(self, x: SparseTensor) -> SparseTensor:
         f = x.features
-        return x.replace(
-            torch.relu(f) if self.slope == 0.0 else nn.functional.leaky_relu(f, self.slope)
-        )
+        if self.slope == 0.0:
+            return x.replace(torch.relu_(f) if self.inplace else torch.relu(f))
+        return x.replace(nn.functional.leaky_relu(f, self.slope, inplace=self.inplace))
 
     def extra_repr(self) -> str:
-        return f"slope={self.slope}"
+        return f"slope={self.slope}, inplace={self.inplace}"
 
 
 class Linear(TensorState, nn.Linear):

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 
 from lartpc_seg.sparse import SparseTensor
 from lartpc_seg.sparse.functional import sparse_conv
-from lartpc_seg.sparse.kernel_map import check_coords, down_map, submanifold_map
+from lartpc_seg.sparse.kernel_map import check_coords, down_map, pack_keys, submanifold_map
 from lartpc_seg.sparse.layers import BatchNorm, DownConv3d, SubmanifoldConv3d, UpConv3d
 from lartpc_seg.sparse.synthetic import random_coords
 
@@ -149,3 +149,56 @@ def test_batch_norm_single_row_in_training_gives_bias_and_keeps_running_stats():
 def test_sync_batch_norm_conversion_keeps_the_sparse_wrapper():
     bn = torch.nn.SyncBatchNorm.convert_sync_batchnorm(torch.nn.Sequential(BatchNorm(3)))
     assert isinstance(bn[0], BatchNorm) and isinstance(bn[0].bn, torch.nn.SyncBatchNorm)
+
+
+def _sorted_by_key(coords: torch.Tensor) -> torch.Tensor:
+    return coords[torch.argsort(pack_keys(coords))]
+
+
+@pytest.mark.parametrize("presorted", [False, True])
+def test_submanifold_groupings_list_each_rows_pairs_in_order(presorted):
+    _, _, coords, _ = _case("one_big")
+    if presorted:
+        coords = _sorted_by_key(coords)
+    kmap = submanifold_map(coords)
+    n = len(coords)
+    for side, rows in (("out", kmap.out_rows), ("in", kmap.in_rows)):
+        crow, col = kmap.grouping(side, n)
+        assert torch.equal(crow[1:] - crow[:-1], torch.bincount(rows, minlength=n))
+        assert torch.equal(col, torch.argsort(rows, stable=True))
+    # the mirror offset 26 - k holds the pairs of offset k swapped
+    bounds = torch.tensor((0, *kmap.counts)).cumsum(0)
+    for k in range(13):
+        a = kmap.in_rows[bounds[k] : bounds[k + 1]], kmap.out_rows[bounds[k] : bounds[k + 1]]
+        m = 26 - k
+        b = kmap.out_rows[bounds[m] : bounds[m + 1]], kmap.in_rows[bounds[m] : bounds[m + 1]]
+        key_a = a[0] * n + a[1]
+        key_b = b[0] * n + b[1]
+        assert torch.equal(torch.sort(key_a).values, torch.sort(key_b).values)
+
+
+def test_submanifold_on_sorted_and_shuffled_rows_agree_row_by_row():
+    g, _, coords, x = _case("mixed", c_in=5, c_out=6)
+    w = torch.randn(27, 5, 6, generator=g, dtype=torch.float64)
+    order = torch.argsort(pack_keys(coords))
+    out = sparse_conv(x, w, submanifold_map(coords))
+    out_sorted = sparse_conv(x[order], w, submanifold_map(coords[order]))
+    torch.testing.assert_close(out_sorted, out[order], **TOL)
+
+
+def test_transposed_map_swaps_the_cached_groupings():
+    _, _, coords, _ = _case("mixed")
+    coarse, kmap = down_map(coords)
+    out_grouping = kmap.grouping("out", len(coarse))
+    up = kmap.transposed(len(coords))
+    assert up.grouping("in", len(coarse)) is out_grouping
+    crow, col = up.grouping("out", len(coords))
+    assert torch.equal(crow, torch.arange(len(coords) + 1))  # each fine site read once
+    assert torch.equal(up.out_rows[col], torch.arange(len(coords)))
+
+
+def test_check_coords_returns_the_key_order_or_none_when_sorted():
+    _, _, coords, _ = _case("mixed")
+    order = check_coords(coords)
+    assert torch.equal(coords[order], _sorted_by_key(coords))
+    assert check_coords(coords[order]) is None
