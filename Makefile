@@ -11,7 +11,7 @@ SNAKEMAKE_ARGS ?=
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install minkowski lint format clean benchmark
+.PHONY: run test install minkowski lint format clean benchmark browser readme
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +24,10 @@ $(STAMP): $(BIN)/python pyproject.toml
 
 install: $(STAMP)
 
+# The HTML report (results/report.html) is built at the end of the run from the same DAG.
 run: $(STAMP)
-	$(BIN)/snakemake --cores $(CORES) --profile profiles/default $(SNAKEMAKE_ARGS)
+	$(BIN)/snakemake --cores $(CORES) --profile profiles/default \
+		--report-after-run --report results/report.html $(SNAKEMAKE_ARGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
@@ -35,6 +37,16 @@ minkowski: $(STAMP)
 	@dpkg -s libopenblas-dev >/dev/null 2>&1 || { apt-get update && apt-get install -y libopenblas-dev; }
 	$(BIN)/python -c "import MinkowskiEngine" 2>/dev/null || \
 		SETUPTOOLS_USE_DISTUTILS=stdlib $(BIN)/pip install --no-build-isolation MinkowskiEngine==0.5.4
+
+# Headless Chromium, for the test that opens results/report.html in a real browser.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update && apt-get install -y chromium; }
+
+# Fill the generated blocks of README.md from a finished run's tables, and copy its key plot.
+readme: $(STAMP)
+	$(BIN)/python -m analysis readme-results --results results --readme README.md
+	mkdir -p docs/figures
+	cp results/michel/relabeled/michel_energy_spectra.png docs/figures/michel_energy_spectra.png
 
 benchmark: $(STAMP)
 	$(BIN)/python -m lartpc_seg benchmark engine --out results/benchmark/engine.json

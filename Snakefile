@@ -31,4 +31,5 @@ rule all:
         training_outputs(),
         analysis_outputs(),
         benchmark_outputs(),
+        report_outputs(),
     default_target: True

@@ -13,10 +13,16 @@ def accuracy_columns():
     return {c: vl for c, vl in ACCURACY_COLUMNS.items() if vl[0] in config["train"]["variants"]}
 
 
+def accuracy_variants():
+    """Variants the accuracy table scores, in a fixed order (a set's order changes per process,
+    and a changed order of the params would rerun the rule every time)."""
+    return list(dict.fromkeys(v for v, _ in accuracy_columns().values()))
+
+
 rule accuracy:
     input:
         events=shard_files("test"),
-        predictions=[p for v in {v for v, _ in accuracy_columns().values()} for p in predictions(v)],
+        predictions=[p for v in accuracy_variants() for p in predictions(v)],
     output:
         report(
             multiext("results/tables/accuracy", ".csv", ".md", ".tex"),
@@ -33,7 +39,7 @@ rule accuracy:
         columns=" ".join(f"--column {c}={v}:{lab}" for c, (v, lab) in accuracy_columns().items()),
         predictions=" ".join(
             f"--predictions {v}=" + ",".join(predictions(v))
-            for v in {v for v, _ in accuracy_columns().values()}
+            for v in accuracy_variants()
         ),
         bootstrap=config["analysis"]["bootstrap"],
         seed=config["seed"],
@@ -146,3 +152,22 @@ def analysis_outputs():
         "results/plots/training_curves.png",
         "results/tables/michel.csv",
     ]
+
+
+rule training_log:
+    input:
+        "results/train/{variant}/log.csv",
+    output:
+        report(
+            "results/report/training/{variant}_log.csv",
+            caption="../report/training_log.rst",
+            category="Training",
+            subcategory="{variant}",
+        ),
+    shell:
+        "cp {input} {output}"
+
+
+def report_outputs():
+    """Files that exist only to put something into the HTML report."""
+    return expand("results/report/training/{variant}_log.csv", variant=variants())

@@ -1,0 +1,39 @@
+"""Configs: the paper study plans without running, and the schema names a misspelt key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+pytestmark = [pytest.mark.workflow, pytest.mark.slow]
+
+
+def test_paper_config_dry_runs(tmp_path: Path, run_snakemake):
+    proc = run_snakemake(
+        tmp_path, "-n", "--cores", "2", "--configfile", str(REPO / "workflow/configs/paper.yaml")
+    )
+    assert proc.returncode == 0, proc.stdout
+    for rule in ("download", "import_larcv", "train", "infer", "accuracy", "michel_table"):
+        assert f"rule {rule}:" in proc.stdout, rule
+    assert "rule simulate:" not in proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("trian:\n  iterations: 8\n", "trian"),
+        ("model:\n  filtres: 8\n", "filtres"),
+        ("analysis:\n  michel:\n    calibrat: true\n", "calibrat"),
+    ],
+    ids=["top-level", "model", "nested"],
+)
+def test_misspelt_key_is_refused_by_name(tmp_path: Path, run_snakemake, text: str, key: str):
+    config = tmp_path / "typo.yaml"
+    config.write_text(text)
+    proc = run_snakemake(tmp_path, "-n", "--cores", "1", "--configfile", str(config))
+    assert proc.returncode != 0
+    assert f"'{key}' was unexpected" in proc.stdout, proc.stdout[-3000:]
+    assert "rule simulate:" not in proc.stdout
