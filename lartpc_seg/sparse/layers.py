@@ -121,9 +121,11 @@ def batch_norm_rows(bn: nn.Module, f: torch.Tensor) -> torch.Tensor:
 
     With one row in training mode (a single coarse voxel deep in the U-Net) the batch variance
     is zero: the output is the BN bias and the running statistics are left alone, where
-    ``BatchNorm1d`` would raise. Shared with the MinkowskiEngine adapter so both agree.
+    ``BatchNorm1d`` would raise. Shared with the MinkowskiEngine adapter so both agree. A
+    normalisation whose statistics span several workers (``spans_workers``) is always called:
+    it handles any row count, and skipping its collective would stall the other workers.
     """
-    if bn.training and f.shape[0] <= 1:
+    if bn.training and f.shape[0] <= 1 and not getattr(bn, "spans_workers", False):
         centred = f - f.mean(dim=0, keepdim=True) if f.shape[0] else f
         y = centred / torch.sqrt(bn.running_var.new_full((), bn.eps))
         return y * bn.weight + bn.bias

@@ -56,9 +56,18 @@ class DistributedBatchNorm1d(nn.BatchNorm1d):
     collectives pair up in call order).
     """
 
+    @property
+    def spans_workers(self) -> bool:
+        """Whether the next forward takes its statistics over all workers (a collective).
+
+        Callers that shortcut small inputs (one row or none) must then still call the forward,
+        or the other workers would wait for this one forever.
+        """
+        return self.training and _synchronised()
+
     def forward(self, input: torch.Tensor) -> torch.Tensor:
         """Normalise ``input``, shape ``(N, C)``; returns ``(N, C)``."""
-        if not (self.training and _synchronised()):
+        if not self.spans_workers:
             return super().forward(input)
         self._check_input_dim(input)
         x = input

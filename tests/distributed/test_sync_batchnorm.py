@@ -16,6 +16,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from lartpc_seg.sparse.layers import batch_norm_rows
 from lartpc_seg.train.data import batch_indices
 from lartpc_seg.train.sync_batchnorm import DistributedBatchNorm1d, convert_batchnorm
 
@@ -41,14 +42,16 @@ def _loss_weights(n: int) -> torch.Tensor:
     return torch.linspace(-1.0, 2.0, n * CHANNELS, dtype=torch.float64).reshape(n, CHANNELS)
 
 
-def _bn_worker(rank: int, store: str, rows: tuple[int, ...], out: str) -> None:
+def _bn_worker(rank: int, store: str, rows: tuple[int, ...], sparse: bool, out: str) -> None:
     torch.set_num_threads(1)
     dist.init_process_group("gloo", init_method=f"file://{store}", rank=rank, world_size=WORLD)
     try:
         bn = convert_batchnorm(_reference_bn())
         x = _inputs(rows)[rank].requires_grad_()
         for _ in range(2):  # two steps: running statistics move twice
-            y = bn(x)
+            # Through the sparse engine's BatchNorm, whose one-row shortcut must not skip the
+            # collective (the other worker would wait forever), or the module directly.
+            y = batch_norm_rows(bn, x) if sparse else bn(x)
         (y * _loss_weights(len(x))).sum().backward()
         torch.save(
             {
@@ -94,10 +97,11 @@ def _spawn(target, tmp_path: Path, *args) -> list:
     return [torch.load(f"{out}.{r}", weights_only=True) for r in range(WORLD)]
 
 
+@pytest.mark.parametrize("sparse", [False, True], ids=["module", "sparse-engine"])
 @pytest.mark.parametrize("rows", [(7, 3), (1, 6), (0, 5)], ids=["7+3", "1+6", "0+5"])
-def test_two_workers_normalise_like_one_batch(tmp_path, rows):
+def test_two_workers_normalise_like_one_batch(tmp_path, rows, sparse):
     """Unequal voxel counts (even one or none on a worker) give the one-process BatchNorm1d."""
-    got = _spawn(_bn_worker, tmp_path, rows)
+    got = _spawn(_bn_worker, tmp_path, rows, sparse)
     bn = _reference_bn()
     x = torch.cat(_inputs(rows)).requires_grad_()
     for _ in range(2):
