@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from analysis.arguments import named_paths
 from analysis.bootstrap import bootstrap_statistic, percentile_interval
 from analysis.confusion import confusion_counts, per_event_confusion, plot_confusion
 from lartpc_seg.errors import InputError
@@ -423,15 +424,6 @@ def parse_column(text: str) -> AccuracyColumn:
     return AccuracyColumn(key=key, variant=variant, truth=truth)
 
 
-def parse_predictions(text: str) -> tuple[str, list[Path]]:
-    """Parse ``VARIANT=PATH[,PATH...]``."""
-    variant, sep, paths = text.partition("=")
-    files = [Path(p) for p in paths.split(",") if p]
-    if not (sep and variant and files):
-        raise argparse.ArgumentTypeError(f"expected VARIANT=PATH[,PATH...], got '{text}'")
-    return variant, files
-
-
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     """Add the options of ``python -m analysis accuracy``."""
     parser.add_argument(
@@ -445,7 +437,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--predictions",
         action="append",
-        type=parse_predictions,
+        type=named_paths,
         required=True,
         metavar="VARIANT=PATH[,PATH...]",
         help="prediction files of a variant, one per event file, same order (repeat per variant)",

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from analysis.arguments import named_paths
 from analysis.confusion import confusion_counts
 from lartpc_seg.errors import InputError
 from lartpc_seg.io.atomic import atomic_path
@@ -292,15 +293,6 @@ def split_files(events: list[Path], splits: list[tuple[str, list[Path]]]) -> dic
     return groups
 
 
-def parse_split(text: str) -> tuple[str, list[Path]]:
-    """Parse ``NAME=PATH[,PATH...]``."""
-    name, sep, paths = text.partition("=")
-    files = [Path(p) for p in paths.split(",") if p]
-    if not (sep and name and files):
-        raise argparse.ArgumentTypeError(f"expected NAME=PATH[,PATH...], got '{text}'")
-    return name, files
-
-
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     """Add the options of ``python -m analysis dataset-summary``."""
     parser.add_argument(
@@ -314,7 +306,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--split",
         action="append",
-        type=parse_split,
+        type=named_paths,
         default=[],
         metavar="NAME=PATH[,PATH...]",
         help="event files of a named split",

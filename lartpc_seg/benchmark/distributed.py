@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -24,6 +23,7 @@ from pathlib import Path
 
 import torch
 
+from lartpc_seg.benchmark import cpu_model
 from lartpc_seg.io.atomic import atomic_path
 from lartpc_seg.labels import NUM_CLASSES
 from lartpc_seg.models import UResNetConfig
@@ -48,13 +48,6 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reps", type=int, default=1)
     parser.add_argument("--out", default=None, help="write the figures as JSON")
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
-
-
-def _cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor()
 
 
 def _batch(step: int, args: argparse.Namespace, rank: int, world: int) -> Batch:
@@ -148,7 +141,7 @@ def measure(args: argparse.Namespace) -> dict[str, object]:
         "grid": args.grid,
         "model": {"filters": args.filters, "depth": args.depth, "reps": args.reps},
         "backend": "gloo",
-        "cpu": _cpu_model(),
+        "cpu": cpu_model(),
         "cores": os.cpu_count(),
         "torch": str(torch.__version__),
     }

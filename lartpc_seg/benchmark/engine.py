@@ -25,7 +25,6 @@ import ctypes
 import gc
 import json
 import os
-import platform
 import statistics
 import time
 from collections.abc import Callable
@@ -34,6 +33,7 @@ from typing import Any
 
 import torch
 
+from lartpc_seg.benchmark import cpu_model
 from lartpc_seg.io.atomic import atomic_path
 from lartpc_seg.models import DenseUResNet, UResNetConfig, build_uresnet, copy_weights
 from lartpc_seg.sparse import SparseTensor
@@ -102,7 +102,7 @@ def benchmark(
     results: dict[str, Any] = {
         "meta": {
             "threads": torch.get_num_threads(),
-            "cpu": _cpu_model(),
+            "cpu": cpu_model(),
             "torch": torch.__version__,
             "minkowski": getattr(me, "__version__", None),
             "minkowski_skipped": me_reason,
@@ -139,16 +139,6 @@ def _import_minkowski():
         return minkowski.ME, None
     except ImportError as err:
         return None, f"MinkowskiEngine not importable: {err}"
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def _mem_available() -> float:

@@ -5,11 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import time
-from pathlib import Path
 
+from lartpc_seg.benchmark import cpu_model
 from lartpc_seg.io.atomic import atomic_path
 from lartpc_seg.simulation.config import SimulationConfig
 from lartpc_seg.simulation.event import simulate_event
@@ -23,16 +22,6 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--repeats", type=int, default=5, help="timed repetitions")
     parser.add_argument("--seed", type=int, default=12345)
     parser.add_argument("--out", default=None, help="write the figures as JSON")
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
 
 
 def measure(grid: int, n_events: int, repeats: int, seed: int) -> dict[str, object]:
@@ -70,7 +59,7 @@ def _measure(grid: int, n_events: int, repeats: int, seed: int) -> dict[str, obj
         "events_per_s_max": max(rates),
         "events_per_s_all": rates,
         "voxels_per_event": summary["voxels_per_event"],
-        "cpu": _cpu_model(),
+        "cpu": cpu_model(),
         "threads": 1,
     }
 
