@@ -17,8 +17,10 @@ rule benchmark_engine:
     threads: 2
     log:
         "logs/benchmark/engine.log",
+    # MinkowskiEngine's OpenBLAS starts threads beside OpenMP and overloads the cores; one
+    # OpenBLAS thread is its best setting (benchmarking.md), and the JSON records it.
     shell:
-        "{PY} lartpc_seg benchmark engine {params.quick} --out {output.json}"
+        "OPENBLAS_NUM_THREADS=1 {PY} lartpc_seg benchmark engine {params.quick} --out {output.json}"
         " --plots {output.plots} > {log} 2>&1"
 
 
