@@ -6,9 +6,10 @@ per range of entries, so a file never has to fit in memory at once.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import awkward as ak
 import numpy as np
@@ -17,6 +18,8 @@ import uproot
 from lartpc_seg.errors import InputError
 from lartpc_seg.io.atomic import atomic_path
 from lartpc_seg.labels import PROCESS_NAMES
+
+T = TypeVar("T")
 
 EVENTS_TREE = "events"
 META_TREE = "meta"
@@ -280,29 +283,72 @@ def write_events(
     int
         Number of events written.
     """
+    return write_tree_file(
+        path,
+        EVENTS_TREE,
+        events,
+        _chunk_columns,
+        meta,
+        chunk_size=chunk_size,
+        compression_level=compression_level,
+    )
+
+
+def write_tree_file(
+    path: str | Path,
+    tree_name: str,
+    items: Iterable[T],
+    columns_of: Callable[[list[T]], dict[str, np.ndarray | ak.Array]],
+    meta: FileMeta,
+    *,
+    chunk_size: int = 100,
+    compression_level: int = 5,
+) -> int:
+    """Write one entry per item into a TTree, chunk by chunk, plus ``meta``, atomically.
+
+    Parameters
+    ----------
+    path : str or Path
+        Output file; it appears only once complete.
+    tree_name : str
+        Name of the TTree.
+    items : iterable
+        Consumed lazily, so a generator keeps memory bounded.
+    columns_of : callable
+        Turns a list of items (possibly empty) into the columns of those entries: flat numpy
+        arrays, or awkward arrays of records (jagged; their fields share one counter).
+    meta : FileMeta
+        Written as the ``meta`` tree.
+    chunk_size : int
+        Entries per TTree basket.
+    compression_level : int
+        ZSTD level.
+
+    Returns
+    -------
+    int
+        Number of entries written.
+    """
     n = 0
     with atomic_path(path) as tmp:
         with uproot.recreate(tmp, compression=uproot.ZSTD(compression_level)) as file:
             tree = None
-            chunk: list[Event] = []
+            chunk: list[T] = []
 
             def flush() -> None:
                 nonlocal tree
-                columns = _chunk_columns(chunk)
+                columns = columns_of(chunk)
                 if tree is None:
-                    tree = file.mktree(
-                        EVENTS_TREE,
-                        {
-                            "event": np.int64,
-                            "vox": columns["vox"].type.content,
-                            "part": columns["part"].type.content,
-                        },
-                    )
+                    types = {
+                        k: v.type.content if isinstance(v, ak.Array) else v.dtype
+                        for k, v in columns.items()
+                    }
+                    tree = file.mktree(tree_name, types)
                 tree.extend(columns)
                 chunk.clear()
 
-            for event in events:
-                chunk.append(event)
+            for item in items:
+                chunk.append(item)
                 n += 1
                 if len(chunk) >= chunk_size:
                     flush()

@@ -8,11 +8,9 @@ from pathlib import Path
 
 import awkward as ak
 import numpy as np
-import uproot
 
 from lartpc_seg.errors import InputError
-from lartpc_seg.io.atomic import atomic_path
-from lartpc_seg.io.events import EventFile, FileMeta
+from lartpc_seg.io.events import EventFile, FileMeta, write_tree_file
 from lartpc_seg.io.validate import open_root, structure_problems
 from lartpc_seg.labels import NUM_CLASSES
 
@@ -52,43 +50,29 @@ def write_predictions(
     path: str | Path, predictions: Iterable[Prediction], meta: FileMeta, *, chunk_size: int = 100
 ) -> int:
     """Write predictions atomically in chunks; returns the number of events written."""
-    n = 0
-    with atomic_path(path) as tmp:
-        with uproot.recreate(tmp, compression=uproot.ZSTD(5)) as file:
-            tree = None
-            chunk: list[Prediction] = []
+    return write_tree_file(
+        path, PREDICTIONS_TREE, predictions, _chunk_columns, meta, chunk_size=chunk_size
+    )
 
-            def flush() -> None:
-                nonlocal tree
-                counts = np.array([len(p) for p in chunk], np.int64)
-                flat_scores = (
-                    np.concatenate([p.scores for p in chunk]).astype(np.float32)
-                    if chunk
-                    else np.zeros((0, NUM_CLASSES), np.float32)
-                )
-                fields = {
-                    "pred": np.concatenate([p.pred for p in chunk]).astype(np.int8)
-                    if chunk
-                    else np.zeros(0, np.int8)
-                }
-                fields.update({f"score{c}": flat_scores[:, c] for c in range(NUM_CLASSES)})
-                vox = ak.unflatten(ak.zip(fields), counts)
-                if tree is None:
-                    tree = file.mktree(
-                        PREDICTIONS_TREE, {"event": np.int64, "vox": vox.type.content}
-                    )
-                tree.extend({"event": np.array([p.event for p in chunk], np.int64), "vox": vox})
-                chunk.clear()
 
-            for prediction in predictions:
-                chunk.append(prediction)
-                n += 1
-                if len(chunk) >= chunk_size:
-                    flush()
-            if chunk or tree is None:
-                flush()
-            meta.write(file)
-    return n
+def _chunk_columns(chunk: list[Prediction]) -> dict[str, np.ndarray | ak.Array]:
+    """Columns of a chunk of predictions (the ``vox_*`` fields share the counter ``nvox``)."""
+    counts = np.array([len(p) for p in chunk], np.int64)
+    scores = (
+        np.concatenate([p.scores for p in chunk]).astype(np.float32)
+        if chunk
+        else np.zeros((0, NUM_CLASSES), np.float32)
+    )
+    fields = {
+        "pred": np.concatenate([p.pred for p in chunk]).astype(np.int8)
+        if chunk
+        else np.zeros(0, np.int8)
+    }
+    fields.update({f"score{c}": scores[:, c] for c in range(NUM_CLASSES)})
+    return {
+        "event": np.array([p.event for p in chunk], np.int64),
+        "vox": ak.unflatten(ak.zip(fields), counts),
+    }
 
 
 class PredictionFile:
