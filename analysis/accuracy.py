@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from analysis.arguments import named_paths
+from analysis.arguments import add_data_option, named_paths
 from analysis.bootstrap import bootstrap_statistic, percentile_interval
 from analysis.confusion import confusion_counts, per_event_confusion, plot_confusion
 from lartpc_seg.errors import InputError
@@ -477,12 +477,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--level", type=float, default=0.95, help="coverage of the intervals")
     parser.add_argument("--seed", type=int, default=0, help="seed of the bootstrap")
-    parser.add_argument(
-        "--data",
-        choices=("Simulation", "Open data"),
-        default="Simulation",
-        help="data kind in the figures' experiment label",
-    )
+    add_data_option(parser)
 
 
 def run(args: argparse.Namespace) -> int:

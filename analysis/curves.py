@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from analysis.arguments import add_data_option
 from lartpc_seg.errors import InputError
 from lartpc_seg.labels import Label
 
@@ -264,12 +265,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="running mean of the train loss over N log rows (default: none)",
     )
-    parser.add_argument(
-        "--data",
-        choices=("Simulation", "Open data"),
-        default="Simulation",
-        help="data kind in the figure's experiment label",
-    )
+    add_data_option(parser)
 
 
 def run(args: argparse.Namespace) -> int:

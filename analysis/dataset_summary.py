@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from analysis.arguments import named_paths
+from analysis.arguments import add_data_option, named_paths
 from analysis.confusion import confusion_counts
 from lartpc_seg.errors import InputError
 from lartpc_seg.io.atomic import atomic_path
@@ -321,12 +321,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--plots", type=Path, default=None, metavar="DIR", help="folder for class_fractions.png"
     )
-    parser.add_argument(
-        "--data",
-        choices=("Simulation", "Open data"),
-        default="Simulation",
-        help="data kind in the figure's experiment label",
-    )
+    add_data_option(parser)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -29,6 +29,7 @@ import numpy as np
 import uproot
 from scipy.stats import beta
 
+from analysis.arguments import add_data_option
 from analysis.michel import CANDIDATE_COLUMNS, TRUE_COLUMNS, MichelConfig, michel_event
 from lartpc_seg.errors import InputError
 from lartpc_seg.io.atomic import atomic_path
@@ -63,9 +64,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--threads", type=int, default=1, help="worker processes")
     parser.add_argument("--chunk", type=int, default=200, help="events per task")
-    parser.add_argument(
-        "--data", choices=("Simulation", "Open data"), default="Simulation", help="figure label"
-    )
+    add_data_option(parser)
     parser.add_argument("--variant", default="", help="variant name shown on the figures")
 
 
