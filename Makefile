@@ -44,12 +44,17 @@ browser:
 
 # Fill the generated blocks of README.md from a finished run's tables, and copy its key plot.
 readme: $(STAMP)
-	$(BIN)/python -m analysis readme-results --results results --readme README.md
+	$(BIN)/python -m analysis readme-results --results results --readme README.md \
+		$(if $(wildcard docs/benchmark/engine.json),--benchmark docs/benchmark/engine.json)
 	mkdir -p docs/figures
 	cp results/michel/relabeled/michel_energy_spectra.png docs/figures/michel_energy_spectra.png
 
+# The full engine benchmark (about 10 minutes on an idle 2-core machine); its figures are kept
+# in docs/benchmark/ and fill the README's backends block (make readme).
 benchmark: $(STAMP)
-	$(BIN)/python -m lartpc_seg benchmark engine --out results/benchmark/engine.json
+	OPENBLAS_NUM_THREADS=1 $(BIN)/python -m lartpc_seg benchmark engine \
+		--grids 64 128 --sparse-grids 192 512 --runs 3 \
+		--out docs/benchmark/engine.json --plots docs/benchmark
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

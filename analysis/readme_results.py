@@ -122,13 +122,12 @@ def results_markdown(results: Path) -> str:
     )
 
 
-def backends_markdown(results: Path) -> str:
+def backends_markdown(path: Path) -> str:
     """The engine benchmark's summary, rendered by the benchmark module itself."""
     from lartpc_seg.benchmark.engine import engine_markdown
 
-    path = results / "benchmark" / "engine.json"
     if not path.exists():
-        raise InputError(path, "missing: run the workflow with benchmark.enabled: true")
+        raise InputError(path, "missing: run `make benchmark` or the workflow's benchmark")
     return engine_markdown(json.loads(path.read_text()))
 
 
@@ -145,14 +144,22 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     """Options of ``readme-results``."""
     parser.add_argument("--results", type=Path, default=Path("results"))
     parser.add_argument("--readme", type=Path, default=Path("README.md"))
+    parser.add_argument(
+        "--benchmark",
+        type=Path,
+        default=None,
+        help="engine benchmark JSON for the backends block "
+        "(default: RESULTS/benchmark/engine.json, the workflow's quick run)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     """Rewrite the generated blocks of the README."""
     text = args.readme.read_text()
     text = replace_block(text, "results", results_markdown(args.results), path=args.readme)
-    if (args.results / "benchmark" / "engine.json").exists():
-        text = replace_block(text, "backends", backends_markdown(args.results), path=args.readme)
+    benchmark = args.benchmark or args.results / "benchmark" / "engine.json"
+    if benchmark.exists():
+        text = replace_block(text, "backends", backends_markdown(benchmark), path=args.readme)
     with atomic_path(args.readme) as tmp:
         tmp.write_text(text)
     print(f"updated {args.readme} from {args.results}")
