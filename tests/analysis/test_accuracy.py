@@ -17,34 +17,11 @@ from analysis.accuracy import (
 from analysis.bootstrap import percentile_interval, resampled_totals
 from analysis.cli import main
 from analysis.confusion import per_event_confusion, row_normalised
-from lartpc_seg.io.events import Event, FileMeta, ParticleTable, write_events
+from lartpc_seg.io.events import FileMeta, write_events
 from lartpc_seg.io.predictions import Prediction, write_predictions
 from lartpc_seg.labels import Label
 
 H, M, S, D, MI = (int(c) for c in Label)
-
-
-def _event(number: int, label: np.ndarray, relabel: np.ndarray) -> Event:
-    n = len(label)
-    particles = ParticleTable(
-        pdg=np.array([13], np.int32),
-        parent=np.array([-1], np.int32),
-        process=np.array([0], np.int8),
-        cls=np.array([M], np.int8),
-        ke=np.array([100.0], np.float32),
-        start=np.zeros((1, 3), np.float32),
-        end=np.ones((1, 3), np.float32),
-        edep=np.array([1.0], np.float32),
-    )
-    return Event(
-        event=number,
-        coords=np.stack([np.arange(n), np.zeros(n), np.zeros(n)], axis=1).astype(np.int32),
-        energy=np.full(n, 0.5, np.float32),
-        label=np.asarray(label, np.int8),
-        relabel=np.asarray(relabel, np.int8),
-        part=np.zeros(n, np.int32),
-        particles=particles,
-    )
 
 
 def _prediction(number: int, pred: np.ndarray) -> Prediction:
@@ -65,7 +42,7 @@ PRED_WEIGHTED = np.array([M] * 3 + [H] * 3 + [S] * 4 + [S, D, S, MI])
 
 
 @pytest.fixture
-def dataset(tmp_path: Path) -> dict[str, list[Path]]:
+def dataset(tmp_path: Path, line_event) -> dict[str, list[Path]]:
     """Two event files (events 0, 1, 2 and 10, 11) and three aligned prediction variants."""
     numbers = [[0, 1, 2], [10, 11]]
     meta = FileMeta(grid=16, source="test")
@@ -73,7 +50,7 @@ def dataset(tmp_path: Path) -> dict[str, list[Path]]:
     preds = {"regular": PRED_REGULAR, "relabeled": PRED_RELABELED, "weighted": PRED_WEIGHTED}
     for i, group in enumerate(numbers):
         path = tmp_path / "events" / f"{i}.root"
-        write_events(path, [_event(n, LABEL, RELABEL) for n in group], meta)
+        write_events(path, [line_event(n, LABEL, RELABEL) for n in group], meta)
         files["events"].append(path)
         for variant, pred in preds.items():
             ppath = tmp_path / "pred" / variant / f"{i}.root"

@@ -11,45 +11,22 @@ import pytest
 
 from analysis.cli import main
 from analysis.dataset_summary import summarise_split
-from lartpc_seg.io.events import Event, FileMeta, ParticleTable, write_events
+from lartpc_seg.io.events import FileMeta, write_events
 from lartpc_seg.labels import Label
 
 H, M, S, D, MI = (int(c) for c in Label)
 
 
-def _event(number: int, label: list[int], relabel: list[int]) -> Event:
-    n = len(label)
-    particles = ParticleTable(
-        pdg=np.array([13], np.int32),
-        parent=np.array([-1], np.int32),
-        process=np.array([0], np.int8),
-        cls=np.array([M], np.int8),
-        ke=np.array([100.0], np.float32),
-        start=np.zeros((1, 3), np.float32),
-        end=np.ones((1, 3), np.float32),
-        edep=np.array([1.0], np.float32),
-    )
-    return Event(
-        event=number,
-        coords=np.stack([np.arange(n), np.zeros(n), np.zeros(n)], axis=1).astype(np.int32),
-        energy=np.full(n, 0.5, np.float32),
-        label=np.array(label, np.int8),
-        relabel=np.array(relabel, np.int8),
-        part=np.zeros(n, np.int32),
-        particles=particles,
-    )
-
-
 @pytest.fixture
-def files(tmp_path: Path) -> dict[str, list[Path]]:
+def files(tmp_path: Path, line_event) -> dict[str, list[Path]]:
     """train: two files, one event each (7 and 5 voxels); test: one file, one 3-voxel event."""
     meta = FileMeta(grid=16, source="test")
     train = [tmp_path / "train" / "0.root", tmp_path / "train" / "1.root"]
     test = [tmp_path / "test" / "0.root"]
     # One of two Michel voxels and the only delta voxel become shower in event 0.
-    write_events(train[0], [_event(0, [M, M, M, MI, MI, D, S], [M, M, M, MI, S, S, S])], meta)
-    write_events(train[1], [_event(1, [H, H, M, MI, MI], [H, H, M, MI, MI])], meta)
-    write_events(test[0], [_event(0, [M, M, S], [M, M, S])], meta)
+    write_events(train[0], [line_event(0, [M, M, M, MI, MI, D, S], [M, M, M, MI, S, S, S])], meta)
+    write_events(train[1], [line_event(1, [H, H, M, MI, MI], [H, H, M, MI, MI])], meta)
+    write_events(test[0], [line_event(0, [M, M, S], [M, M, S])], meta)
     return {"train": train, "test": test}
 
 
