@@ -25,6 +25,7 @@ from lartpc_seg.models import UResNetConfig, build_uresnet
 from lartpc_seg.train.checkpoint import load_checkpoint, save_checkpoint
 from lartpc_seg.train.data import Batch, EventStore, augmentation_rngs, batch_indices
 from lartpc_seg.train.loss import segmentation_loss
+from lartpc_seg.train.schedule import SCHEDULES, learning_rate
 from lartpc_seg.train.sync_batchnorm import convert_batchnorm
 from lartpc_seg.version import code_version
 
@@ -57,7 +58,12 @@ class TrainOptions:
     workers : int
         Data-parallel workers (informational here; the launcher sets the world size).
     lr : float
-        Adam learning rate (no schedule, study.md §3).
+        Adam (peak) learning rate.
+    lr_schedule : {"constant", "cosine"}
+        How the rate evolves after the warm-up (study.md §3 uses a constant rate; a cosine decay
+        to zero converges in fewer steps), see :func:`~lartpc_seg.train.schedule.learning_rate`.
+    warmup : int
+        Steps of linear warm-up of the learning rate.
     augment : bool
         Random 90° rotations and flips of each training event.
     validate_every, checkpoint_every, log_every : int
@@ -75,6 +81,8 @@ class TrainOptions:
     global_batch: int | None = None
     workers: int = 1
     lr: float = 1e-3
+    lr_schedule: str = "constant"
+    warmup: int = 0
     augment: bool = True
     validate_every: int = 250
     checkpoint_every: int = 250
@@ -90,12 +98,28 @@ class TrainOptions:
         unknown = sorted(set(d) - known)
         if unknown:
             raise ValueError(f"unknown training option(s) {unknown}; known: {sorted(known)}")
-        return cls(**d)
+        options = cls(**d)
+        if options.lr_schedule not in SCHEDULES:
+            raise ValueError(
+                f"unknown lr_schedule {options.lr_schedule!r}; known: {list(SCHEDULES)}"
+            )
+        return options
+
+    def trajectory(self) -> dict[str, Any]:
+        """The options that change the sequence of weights (part of the fingerprint).
+
+        The others (intervals, threads and, with a constant rate, ``iterations``) do not, so a
+        training can be resumed and extended across changes of them. A decaying schedule
+        depends on the total number of steps, which then belongs to the trajectory.
+        """
+        keys = list(TRAJECTORY_OPTIONS)
+        if self.lr_schedule != "constant":
+            keys.append("iterations")
+        return {k: getattr(self, k) for k in keys}
 
 
-#: The options that change the sequence of weights; the others (iterations, intervals, threads)
-#: do not, so a training can be resumed and extended across changes of them.
-TRAJECTORY_OPTIONS = ("batch_size", "global_batch", "lr", "augment")
+#: The options that always change the sequence of weights (see :meth:`TrainOptions.trajectory`).
+TRAJECTORY_OPTIONS = ("batch_size", "global_batch", "lr", "lr_schedule", "warmup", "augment")
 
 
 @dataclass
@@ -118,7 +142,7 @@ class TrainSetup:
             "labels": self.labels,
             "class_weights": self.class_weights,
             "model": asdict(self.model),
-            "options": {k: getattr(self.options, k) for k in TRAJECTORY_OPTIONS},
+            "options": self.options.trajectory(),
             "seed": self.seed,
         }
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()
@@ -388,6 +412,16 @@ class Trainer:
         Returns the loss and class accuracies of the whole global batch.
         """
         self.ddp_model.train()
+        opts = self.setup.options
+        rate = learning_rate(
+            self.iteration,
+            lr=opts.lr,
+            schedule=opts.lr_schedule,
+            iterations=opts.iterations,
+            warmup=opts.warmup,
+        )
+        for group in self.optimizer.param_groups:
+            group["lr"] = rate
         batch = batch.to(self.device)
         logits = self.ddp_model(batch.coords, batch.features)
         loss = segmentation_loss(

@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from lartpc_seg.sparse import SparseTensor
+from lartpc_seg.sparse import functional
 from lartpc_seg.sparse.functional import sparse_conv
 from lartpc_seg.sparse.kernel_map import check_coords, down_map, pack_keys, submanifold_map
 from lartpc_seg.sparse.layers import BatchNorm, DownConv3d, SubmanifoldConv3d, UpConv3d
@@ -23,9 +24,13 @@ BATCHES = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _threads():
+@pytest.fixture(autouse=True, params=["default slots", "narrow slots"])
+def _threads(request, monkeypatch):
+    """Run every test with the chosen slot width and with the narrowest one (many slots per
+    kernel offset, so the weight gradient sums over slots)."""
     torch.set_num_threads(1)
+    if request.param == "narrow slots":
+        monkeypatch.setattr(functional, "SLOT_COST_ROWS", 0)
 
 
 def _dense(features: torch.Tensor, coords: torch.Tensor, batch: int, grid: int) -> torch.Tensor:
@@ -202,3 +207,10 @@ def test_check_coords_returns_the_key_order_or_none_when_sorted():
     order = check_coords(coords)
     assert torch.equal(coords[order], _sorted_by_key(coords))
     assert check_coords(coords[order]) is None
+
+
+def test_slot_width_splits_offsets_to_limit_padding():
+    counts = [1000, 1000, 3000, 3000]
+    # one slot per offset (width 3000) pads 4000 rows; width 1000 pads none for 4 more slots
+    assert functional._slot_width(counts) == 1000
+    assert functional._slot_width([7]) == 7

@@ -68,11 +68,14 @@ def test_loss_falls(toy_file, tmp_path):
     assert (tmp_path / "run" / "model.pt").exists()
 
 
-def test_interrupted_run_resumes_to_the_same_weights(toy_file, tmp_path, monkeypatch):
+@pytest.mark.parametrize(
+    "schedule", [{}, {"lr_schedule": "cosine", "warmup": 2}], ids=["constant", "cosine"]
+)
+def test_interrupted_run_resumes_to_the_same_weights(toy_file, tmp_path, monkeypatch, schedule):
     train, val = toy_file("train.root", 8, seed=1), toy_file("val.root", 2, seed=2)
-    straight = _weights(_run(_setup(train, val, 6), tmp_path / "straight"))
+    straight = _weights(_run(_setup(train, val, 6, **schedule), tmp_path / "straight"))
 
-    setup = _setup(train, val, 6)
+    setup = _setup(train, val, 6, **schedule)
     trainer = Trainer(setup, tmp_path / "killed", torch.device("cpu"))
     original_step = Trainer.step
 
@@ -135,3 +138,33 @@ def test_checkpoint_of_another_setup_is_set_aside(toy_file, tmp_path, capsys):
     assert not trainer.resume()
     assert "another setup" in capsys.readouterr().out
     assert (tmp_path / "run" / "checkpoints" / "last.pt.stale").exists()
+
+
+def test_cosine_schedule_sets_the_rate_of_every_step(toy_file, tmp_path, monkeypatch):
+    train, val = toy_file("train.root", 6, seed=1), toy_file("val.root", 2, seed=2)
+    setup = _setup(train, val, 5, lr=1e-2, lr_schedule="cosine", warmup=2)
+    rates = []
+    original_step = torch.optim.Adam.step
+
+    def recording_step(self, *args, **kwargs):
+        rates.append(self.param_groups[0]["lr"])
+        return original_step(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.Adam, "step", recording_step)
+    _run(setup, tmp_path / "run")
+    # warm-up 0.005, 0.01; then cosine over the 3 remaining steps: 1, (1 + cos(pi/3))/2, ...
+    expected = [5e-3, 1e-2, 1e-2, 7.5e-3, 2.5e-3]
+    np.testing.assert_allclose(rates, expected, rtol=1e-12)
+
+
+def test_a_decaying_schedule_ties_the_fingerprint_to_the_iterations(toy_file):
+    train, val = toy_file("train.root", 2, seed=1), toy_file("val.root", 1, seed=2)
+    constant = [_setup(train, val, n).fingerprint() for n in (4, 8)]
+    cosine = [_setup(train, val, n, lr_schedule="cosine").fingerprint() for n in (4, 8)]
+    assert constant[0] == constant[1], "a constant rate can be extended by raising iterations"
+    assert cosine[0] != cosine[1], "a cosine schedule changes with the number of steps"
+
+
+def test_unknown_schedule_is_refused():
+    with pytest.raises(ValueError, match="lr_schedule 'linear'"):
+        TrainOptions.from_dict({"lr_schedule": "linear"})
