@@ -66,6 +66,15 @@ class SimulationConfig:
         then mostly convert inside the cube instead of escaping.
     mu_plus_fraction : float
         Fraction of μ+ among all muons (μ+ always yields a Michel electron, μ− 26 % of the time).
+    capture_photons : [int, int]
+        γ rays emitted where a μ− is captured (the other 74 %), drawn uniformly in the range:
+        de-excitation of the ⁴⁰Cl* nucleus and capture of the emitted neutrons on ⁴⁰Ar give a few
+        MeV of γ rays (physics.md §3: "a few MeV γ / neutron-like blips, label Shower"). Their
+        Compton blobs near a muon's end look like a Michel electron's bremsstrahlung photons but
+        are Shower in both label sets. Default [0, 0] (none, as the original study's note
+        leaves optional).
+    capture_photon_mev : [float, float]
+        Energy range of each capture γ, MeV (uniform; an approximation of the line spectrum).
     """
 
     grid: int = 192
@@ -103,6 +112,8 @@ class SimulationConfig:
     stopping_muon_ke: list[float] = field(default_factory=lambda: [20.0, 150.0])
     stopping_muon_margin_vox: float = 3.0
     mu_plus_fraction: float = 0.5
+    capture_photons: list[int] = field(default_factory=lambda: [0, 0])
+    capture_photon_mev: list[float] = field(default_factory=lambda: [0.5, 4.0])
 
     def __post_init__(self) -> None:
         self._check()

@@ -203,8 +203,11 @@ class Transport:
 
     # --- decays ---------------------------------------------------------------------------------
     def _decay_at_rest(self, pid: int, pdg: int, at: np.ndarray) -> None:
-        """μ+ → e+ always; μ− → e− with probability 0.26 (else capture); π+ → μ+ ν."""
-        if pdg == -MUON or (pdg == MUON and mu_minus_decays(self.rng)):
+        """μ+ → e+ always; μ− → e− with probability 0.26, else capture (with its γ rays, see
+        ``SimulationConfig.capture_photons``); π+ → μ+ ν."""
+        if pdg == MUON and not mu_minus_decays(self.rng):
+            self._capture_photons(pid, at)
+        elif pdg == -MUON or pdg == MUON:
             process = Process.Decay if pdg == -MUON else Process.muMinusCaptureAtRest
             ke = michel_kinetic_energy(self.rng, 1)
             self.add(
@@ -217,6 +220,22 @@ class Transport:
             )
         elif pdg == PION:
             self.add(-MUON, pid, Process.Decay, PION_DECAY_MUON_KE_MEV, at, isotropic(self.rng, 1))
+
+    def _capture_photons(self, pid: int, at: np.ndarray) -> None:
+        """γ rays of a μ− nuclear capture, isotropic from the stopping point (label Shower)."""
+        low, high = self.config.capture_photons
+        n = int(self.rng.integers(low, high + 1))
+        if n == 0:
+            return
+        e_low, e_high = self.config.capture_photon_mev
+        self.add(
+            PHOTON,
+            pid,
+            Process.muMinusCaptureAtRest,
+            self.rng.uniform(e_low, e_high, n),
+            np.repeat(np.asarray(at, dtype=float).reshape(1, 3), n, axis=0),
+            isotropic(self.rng, n),
+        )
 
     def _decay_pi0(self, pid: int, ke: float, at: np.ndarray, direction: np.ndarray) -> None:
         """π0 → γγ at its production point: isotropic in the rest frame, boosted."""

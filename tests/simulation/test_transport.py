@@ -112,3 +112,43 @@ def test_stopping_mu_plus_gives_a_michel_touching_its_end():
         assert (michel_family == Label.MICHEL).all()
         # energy is conserved: deposits + energy of escaping particles ≤ initial
         assert ev.energy.sum() <= 60.0 + 52.4 + 1e-3
+
+
+def test_captured_mu_minus_emits_shower_photons_from_its_end():
+    grid = 128
+    config = SimulationConfig(grid=grid, capture_photons=[2, 3], capture_photon_mev=[1.0, 3.0])
+    rng = np.random.default_rng(8)
+    captures = 0
+    for _ in range(12):
+        start = np.full(3, 0.5 * grid * VOXEL_CM)
+        ev = simulate_primaries(config, rng, [Primary(13, 60.0, start, isotropic(rng, 1)[0])])
+        p = ev.particles
+        gammas = np.flatnonzero((p.parent == 0) & (p.pdg == 22))
+        # the μ− decay electron is created by muMinusCaptureAtRest too (study.md §1)
+        decayed = bool(
+            ((p.parent == 0) & (p.pdg == 11) & (p.process == Process.muMinusCaptureAtRest)).any()
+        )
+        if decayed:  # the 26 % that decay emit a Michel electron and no capture γ
+            assert len(gammas) == 0
+            continue
+        captures += 1
+        assert 2 <= len(gammas) <= 3
+        assert (p.process[gammas] == Process.muMinusCaptureAtRest).all()
+        assert ((p.ke[gammas] >= 1.0) & (p.ke[gammas] <= 3.0)).all()
+        np.testing.assert_allclose(p.start[gammas], np.repeat(p.end[:1], len(gammas), 0), atol=1e-4)
+        assert (p.cls[gammas] == Label.SHOWER).all()
+        # their Compton electrons deposit Shower, never Michel
+        assert not (ev.label == Label.MICHEL).any()
+    assert captures >= 5
+
+
+def test_capture_photons_are_off_by_default():
+    grid = 128
+    rng = np.random.default_rng(9)
+    start = np.full(3, 0.5 * grid * VOXEL_CM)
+    for _ in range(6):
+        ev = simulate_primaries(
+            SimulationConfig(grid=grid), rng, [Primary(13, 60.0, start, isotropic(rng, 1)[0])]
+        )
+        p = ev.particles
+        assert not ((p.parent == 0) & (p.pdg == 22)).any()
