@@ -43,8 +43,9 @@ from lartpc_seg.sparse.synthetic import track_event
 #: voxels of a synthetic training event per unit of grid size
 VOXELS_PER_GRID = 80
 #: dense training-step memory per voxel of the grid per filter (bytes): the peak-RSS rise
-#: measured at grid 64, m = 16 was 336 MiB (~84 B per voxel per filter); 200 leaves a margin
-DENSE_BYTES_PER_VOXEL_PER_FILTER = 200
+#: measured at m = 16 was 684 MiB at grid 64 (171 B) and 4369 MiB at grid 128 (136 B); fixed
+#: overheads weigh less as the grid grows, so 150 B overestimates grids of 128 and above
+DENSE_BYTES_PER_VOXEL_PER_FILTER = 150
 FULL = {"grids": [64, 128, 192], "sparse_grids": [512, 768], "runs": 5, "conv_voxels": 50_000}
 QUICK = {"grids": [64], "sparse_grids": [128], "runs": 2, "conv_voxels": 20_000}
 

@@ -6,8 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from lartpc_seg.sparse import SparseTensor
-from lartpc_seg.sparse import functional
+from lartpc_seg.sparse import SparseTensor, functional
 from lartpc_seg.sparse.functional import sparse_conv
 from lartpc_seg.sparse.kernel_map import check_coords, down_map, pack_keys, submanifold_map
 from lartpc_seg.sparse.layers import BatchNorm, DownConv3d, SubmanifoldConv3d, UpConv3d
