@@ -1,8 +1,10 @@
 """A Snakemake run interrupted mid-DAG: the rerun does only what is missing, nothing partial stays.
 
 The smoke study's dataset stage and one training are the DAG (enough jobs to interrupt between
-them, cheap enough to run twice). The run is stopped with SIGINT (Ctrl-C, what a user or a
-cluster's time limit sends) once the first shards exist and training has started.
+them, cheap enough to run twice), with the training lengthened so that it is still running when
+the signal arrives (the smoke study's 6 steps can end first on a fast machine). The run is
+stopped with SIGINT (Ctrl-C, what a user or a cluster's time limit sends) once the first shards
+exist and training has started.
 """
 
 from __future__ import annotations
@@ -15,12 +17,24 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from lartpc_seg.io.events import EventFile
 
 REPO = Path(__file__).resolve().parents[2]
 SNAKEMAKE = Path(sys.executable).with_name("snakemake")
 TARGETS = ["results/tables/dataset.csv", "results/train/relabeled/model.pt"]
+#: training steps: seconds of training for the tiny smoke model, so the signal lands within it
+ITERATIONS = 2000
+
+
+def _config(workdir: Path) -> Path:
+    """The smoke study with a training long enough to be interrupted."""
+    config = yaml.safe_load((REPO / "workflow" / "configs" / "smoke.yaml").read_text())
+    config["train"].update(iterations=ITERATIONS, validate_every=500, checkpoint_every=100)
+    path = workdir.parent / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
 
 
 def _snakemake(workdir: Path, *extra: str) -> list[str]:
@@ -29,7 +43,7 @@ def _snakemake(workdir: Path, *extra: str) -> list[str]:
         "-s",
         str(REPO / "Snakefile"),
         "--configfile",
-        str(REPO / "workflow" / "configs" / "smoke.yaml"),
+        str(_config(workdir)),
         "--directory",
         str(workdir),
         "--cores",
