@@ -212,19 +212,22 @@ def submanifold_map(coords: torch.Tensor) -> KernelMap:
     query = sorted_keys.unsqueeze(0) + deltas.unsqueeze(1)  # (13, N), sorted positions
     pos = torch.searchsorted(sorted_keys, query).clamp_(max=n - 1)
     found = sorted_keys[pos] == query
-    # mirror offset 26 - k: site pos[k, j] reads site j
-    flat = (pos + torch.arange(0, centre * n, n, device=device).unsqueeze(1))[found]
+    # mirror offset 26 - k: site pos[k, j] reads site j. One nonzero per table gives the flat
+    # (offset, site) index of every pair; the rest are plain gathers.
+    hit = torch.nonzero(found.view(-1)).view(-1)
+    site_of_hit = hit % n
+    flat = hit - site_of_hit + pos.view(-1)[hit]
     mirror_found = torch.zeros_like(found)
     mirror_found.view(-1)[flat] = True
-    mirror_nbr = torch.empty_like(pos)
-    mirror_nbr.view(-1)[flat] = torch.arange(n, device=device).expand(centre, n)[found]
+    mirror_nbr = torch.zeros_like(pos)
+    mirror_nbr.view(-1)[flat] = site_of_hit
     # (26, N) over the non-centre offsets in order: neighbour (sorted position) and presence
     nbr = torch.cat([pos, mirror_nbr.flip(0)])
     present = torch.cat([found, mirror_found.flip(0)])
     nbr.masked_fill_(~present, 0)
-    sites = torch.arange(n, device=device).expand(26, n)
-    in_sorted, out_sorted = nbr[present], sites[present]
-    counts26 = present.sum(dim=1).tolist()
+    pair = torch.nonzero(present.view(-1)).view(-1)
+    in_sorted, out_sorted = nbr.view(-1)[pair], pair % n
+    counts26 = torch.bincount(pair // n, minlength=26).tolist()
     # position of each pair in the offset-major pair list
     index = torch.cumsum(present.view(-1), 0).view(26, n) - 1
     # grouped by output site j: pairs (k, j); by input site i: pairs (k, nbr[25 - k, i])
