@@ -91,6 +91,10 @@ class TrainOptions:
     threads: int = 1
     gpu: bool = False
 
+    def __post_init__(self) -> None:
+        if self.lr_schedule not in SCHEDULES:
+            raise ValueError(f"unknown lr_schedule {self.lr_schedule!r}; known: {list(SCHEDULES)}")
+
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TrainOptions:
         """Build from a mapping, naming any unknown key."""
@@ -98,12 +102,7 @@ class TrainOptions:
         unknown = sorted(set(d) - known)
         if unknown:
             raise ValueError(f"unknown training option(s) {unknown}; known: {sorted(known)}")
-        options = cls(**d)
-        if options.lr_schedule not in SCHEDULES:
-            raise ValueError(
-                f"unknown lr_schedule {options.lr_schedule!r}; known: {list(SCHEDULES)}"
-            )
-        return options
+        return cls(**d)
 
     def trajectory(self) -> dict[str, Any]:
         """The options that change the sequence of weights (part of the fingerprint).

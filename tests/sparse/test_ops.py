@@ -24,7 +24,7 @@ BATCHES = {
 
 
 @pytest.fixture(autouse=True, params=["default slots", "narrow slots"])
-def _threads(request, monkeypatch):
+def _one_thread_each_slot_width(request, monkeypatch):
     """Run every test with the chosen slot width and with the narrowest one (many slots per
     kernel offset, so the weight gradient sums over slots)."""
     torch.set_num_threads(1)

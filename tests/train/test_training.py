@@ -168,3 +168,5 @@ def test_a_decaying_schedule_ties_the_fingerprint_to_the_iterations(toy_file):
 def test_unknown_schedule_is_refused():
     with pytest.raises(ValueError, match="lr_schedule 'linear'"):
         TrainOptions.from_dict({"lr_schedule": "linear"})
+    with pytest.raises(ValueError, match="lr_schedule 'linear'"):
+        TrainOptions(lr_schedule="linear")
