@@ -62,7 +62,9 @@ class SubmanifoldConv3d(_ConvState, nn.Module):
         self.weight = _init_weight(27, in_channels, out_channels)
 
     def forward(self, x: SparseTensor) -> SparseTensor:
-        return x.replace(sparse_conv(x.features, self.weight, _submanifold_kmap(x)))
+        return x.replace(
+            sparse_conv(x.features, self.weight, _submanifold_kmap(x), x.cache.workspace)
+        )
 
 
 class DownConv3d(_ConvState, nn.Module):
@@ -77,7 +79,7 @@ class DownConv3d(_ConvState, nn.Module):
 
     def forward(self, x: SparseTensor) -> SparseTensor:
         kmap = _down_kmap(x)
-        out = sparse_conv(x.features, self.weight, kmap)
+        out = sparse_conv(x.features, self.weight, kmap, x.cache.workspace)
         return SparseTensor(out, x.cache.coords[2 * x.stride], 2 * x.stride, x.cache)
 
 
@@ -100,7 +102,7 @@ class UpConv3d(_ConvState, nn.Module):
         if kmap is None:
             n_fine = x.cache.coords[fine].shape[0]
             kmap = x.cache.maps[key] = x.cache.maps[(fine, "down2")].transposed(n_fine)
-        out = sparse_conv(x.features, self.weight, kmap)
+        out = sparse_conv(x.features, self.weight, kmap, x.cache.workspace)
         return SparseTensor(out, x.cache.coords[fine], fine, x.cache)
 
 

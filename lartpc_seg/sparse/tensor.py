@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import torch
 
 from lartpc_seg.sparse.kernel_map import KernelMap
+from lartpc_seg.sparse.workspace import Workspace
 
 
 @dataclass
@@ -21,10 +22,14 @@ class MapCache:
     maps : dict[tuple[int, str], KernelMap]
         Kernel maps keyed by ``(stride, kind)``; ``kind`` is ``"submanifold3"`` or ``"down2"``
         (the map from stride ``s`` to ``2 s``, also used transposed by the up convolution).
+    workspace : Workspace or None
+        Scratch buffers of the convolutions on this input, forward and backward; None: each
+        convolution allocates its own.
     """
 
     coords: dict[int, torch.Tensor] = field(default_factory=dict)
     maps: dict[tuple[int, str], KernelMap] = field(default_factory=dict)
+    workspace: Workspace | None = field(default_factory=Workspace)
 
 
 class SparseTensor:

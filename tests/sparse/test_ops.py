@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -11,6 +13,7 @@ from lartpc_seg.sparse.functional import sparse_conv
 from lartpc_seg.sparse.kernel_map import check_coords, down_map, pack_keys, submanifold_map
 from lartpc_seg.sparse.layers import BatchNorm, DownConv3d, SubmanifoldConv3d, UpConv3d
 from lartpc_seg.sparse.synthetic import random_coords
+from lartpc_seg.sparse.tensor import MapCache
 
 GRID = 10
 TOL = {"rtol": 1e-10, "atol": 1e-10}
@@ -23,13 +26,16 @@ BATCHES = {
 }
 
 
-@pytest.fixture(autouse=True, params=["default slots", "narrow slots"])
-def _one_thread_each_slot_width(request, monkeypatch):
-    """Run every test with the chosen slot width and with the narrowest one (many slots per
-    kernel offset, so the weight gradient sums over slots)."""
+@pytest.fixture(autouse=True, params=["default slots", "narrow slots", "small chunks"])
+def _one_thread_each_slot_layout(request, monkeypatch):
+    """Run every test with the chosen slot width, with the narrowest one (many slots per
+    kernel offset, so the weight gradient sums over slots) and with chunks of a few slots (each
+    layer computed in several passes that add up)."""
     torch.set_num_threads(1)
-    if request.param == "narrow slots":
+    if request.param in ("narrow slots", "small chunks"):
         monkeypatch.setattr(functional, "SLOT_COST_ROWS", 0)
+    if request.param == "small chunks":
+        monkeypatch.setattr(functional, "CHUNK_ELEMENTS", 200)
 
 
 def _dense(features: torch.Tensor, coords: torch.Tensor, batch: int, grid: int) -> torch.Tensor:
@@ -213,3 +219,43 @@ def test_slot_width_splits_offsets_to_limit_padding():
     # one slot per offset (width 3000) pads 4000 rows; width 1000 pads none for 4 more slots
     assert functional._slot_width(counts) == 1000
     assert functional._slot_width([7]) == 7
+
+
+@pytest.mark.parametrize("name", list(BATCHES))
+def test_convolutions_sharing_the_workspace_equal_fresh_buffers(name):
+    """The convolutions of one input share scratch slots, forward and backward, and regrow them
+    as the width changes: outputs and gradients equal those with buffers of their own."""
+    g, _, coords, x = _case(name)
+    layers = [SubmanifoldConv3d(3, 4), SubmanifoldConv3d(4, 9), DownConv3d(9, 5), UpConv3d(5, 2)]
+    for layer in layers:
+        layer.double()
+        with torch.no_grad():
+            layer.weight.normal_(generator=g)
+    params = [x] + [layer.weight for layer in layers]
+
+    def run(cache: MapCache):
+        t = SparseTensor(x, coords, cache=cache)
+        for layer in layers:
+            t = layer(t)
+        return t.features
+
+    shared = MapCache()
+    out = run(shared)
+    ref = run(MapCache(workspace=None))
+    torch.testing.assert_close(out, ref, **TOL)
+    grad_out = torch.randn(out.shape, generator=g, dtype=torch.float64)
+    for a, b in zip(_grads(out, params, grad_out), _grads(ref, params, grad_out), strict=True):
+        torch.testing.assert_close(a, b, **TOL)
+    assert (shared.workspace.nbytes > 0) == (len(coords) > 0)
+
+
+def test_chunks_cover_every_slot_once_within_the_buffer_budget(monkeypatch):
+    monkeypatch.setattr(functional, "CHUNK_ELEMENTS", 1000)
+    coords = random_coords([600], GRID, torch.Generator().manual_seed(3))
+    layout = functional._padded(submanifold_map(coords))
+    chunks = functional._chunks(layout, 4)
+    assert len(chunks) > 1
+    assert chunks[0][0] == 0 and chunks[-1][1] == len(layout.slots)
+    assert all(b == c for (_, b), (c, _) in itertools.pairwise(chunks))
+    # a chunk holds at least one slot, even one wider than the budget
+    assert all((b - a) * layout.width * 4 <= 1000 or b - a == 1 for a, b in chunks)
