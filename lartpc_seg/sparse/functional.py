@@ -14,6 +14,11 @@ Backward: the gradient of the grouped sum is a gather of ``grad_out`` rows; one 
 the weight gradient from the recomputed input gather, another the gradient of every pair, and
 a second CSR product (pairs grouped by input row) sums them into ``grad_x``. Only the input
 features and the weight are saved between the passes: the pair buffers live inside one pass.
+The padding costs ``S · width - P`` extra rows: an offset with ``c`` pairs takes
+``ceil(c / width)`` slots, and ``width`` is chosen per map (:func:`_slot_width`) so that the
+padding stays near 10 % of the pairs without making the slots so narrow that the per-slot cost
+of ``bmm`` dominates (offsets of track-like events differ up to 3-4× in pair count; one slot
+per offset, as wide as the largest, padded 60-125 %).
 
 Scratch memory: the pair buffers of a layer hold ~10 rows per voxel, far more than its output.
 They are taken from the batch's :class:`~lartpc_seg.sparse.workspace.Workspace` (two slots
