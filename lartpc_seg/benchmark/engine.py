@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import ctypes
 import gc
+import itertools
 import json
 import multiprocessing
 import os
@@ -292,10 +293,10 @@ def _sparse_steps(
     fns: dict[str, Callable[[], None]] = {}
     for name, net in nets.items():
         opt = torch.optim.Adam(net.parameters(), lr=1e-3)
-        counter = iter(range(1 << 62))
+        in_turn = itertools.cycle(events)
 
-        def step(net=net, opt=opt, counter=counter) -> None:
-            coords, energy, label = events[next(counter) % len(events)]
+        def step(net=net, opt=opt, in_turn=in_turn) -> None:
+            coords, energy, label = next(in_turn)
             opt.zero_grad(set_to_none=True)
             loss = torch.nn.functional.cross_entropy(net(coords, energy), label)
             loss.backward()
@@ -358,10 +359,10 @@ def train_step(
         dense_net = DenseUResNet(config)
         copy_weights(builtin, dense_net)
         dense_opt = torch.optim.Adam(dense_net.parameters(), lr=1e-3)
-        counter = iter(range(1 << 62))
+        in_turn = itertools.cycle(events)
 
         def dense_step() -> None:
-            coords, energy, label = events[next(counter) % len(events)]
+            coords, energy, label = next(in_turn)
             volume = torch.zeros(1, 1, grid, grid, grid)
             target = torch.zeros(1, grid, grid, grid, dtype=torch.int64)
             volume[0, 0, coords[:, 1], coords[:, 2], coords[:, 3]] = energy[:, 0]
