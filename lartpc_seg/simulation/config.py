@@ -6,6 +6,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from lartpc_seg.simulation.voxelize import VOXEL_LABEL_RULES
+
 #: Species a vertex particle can be, with the PDG codes drawn for it (charge chosen evenly,
 #: except muons, whose sign follows ``mu_plus_fraction``).
 VERTEX_SPECIES = ("muon", "pion", "proton", "electron", "photon", "pi0")
@@ -26,6 +28,12 @@ class SimulationConfig:
         Voxels per side of the cube (3 mm voxels).
     voxel_threshold_mev : float
         Voxels with less deposited energy are dropped.
+    voxel_label : str
+        Label of a voxel that several particles deposited in: ``priority``, the highest class
+        among them (Michel > delta > shower > MIP > HIP), as the labels of the paper's data
+        (LArCV2 ``SegLabelFiveTypes``), so a δ ray or Michel electron owns every voxel it
+        touches, the track's included; or ``dominant``, the class of the particle that deposited
+        the most energy there.
     transverse_sigma_vox : float
         Gaussian spread (per axis, voxels) of every deposit point: diffusion, which makes tracks
         1–2 voxels wide (physics.md §5).
@@ -79,6 +87,7 @@ class SimulationConfig:
 
     grid: int = 192
     voxel_threshold_mev: float = 0.02
+    voxel_label: str = "priority"
     transverse_sigma_vox: float = 0.4
     step_mm: float = 0.6
     landau_sigma: float = 0.6
@@ -144,6 +153,11 @@ class SimulationConfig:
                         f"SimulationConfig.{f.name} must be [low, high] with 0 <= low <= high, "
                         f"got {value}"
                     )
+        if self.voxel_label not in VOXEL_LABEL_RULES:
+            raise ValueError(
+                f"SimulationConfig.voxel_label must be one of {', '.join(VOXEL_LABEL_RULES)}, "
+                f"got {self.voxel_label!r}"
+            )
         unknown = set(self.vertex_species) - set(VERTEX_SPECIES)
         if unknown:
             raise ValueError(

@@ -50,8 +50,9 @@ def simulate_primaries(
     Returns
     -------
     Event
-        Voxels (unique, inside the grid, energy above the threshold), original labels (the
-        deposit label of each voxel's dominant particle), relabeled labels, particle table.
+        Voxels (unique, inside the grid, energy above the threshold), original labels (by
+        ``config.voxel_label``: the highest deposit label of the particles in the voxel, or
+        that of its dominant particle), relabeled labels, particle table.
     """
     transport = Transport(config, rng)
     for p in primaries:
@@ -63,18 +64,18 @@ def simulate_primaries(
         deposits.points / VOXEL_CM,
         deposits.energy,
         deposits.particle,
-        max(store.n, 1),
+        store.label[: store.n],
         config.grid,
         config.transverse_sigma_vox,
         config.voxel_threshold_mev,
+        config.voxel_label,
     )
-    label = store.label[vox.part].astype(np.int8)
     return Event(
         event=int(event),
         coords=vox.coords,
         energy=vox.energy,
-        label=label,
-        relabel=relabel(vox.coords, label),
+        label=vox.label,
+        relabel=relabel(vox.coords, vox.label),
         part=vox.part,
         particles=store.table(vox.edep, 1.0 / VOXEL_CM),
     )

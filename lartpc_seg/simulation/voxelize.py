@@ -1,10 +1,17 @@
-"""Deposit points → unique voxels: diffusion, summing, dominant particle, threshold."""
+"""Deposit points → unique voxels: diffusion, summing, dominant particle, label, threshold."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
+
+#: Rules for the label of a voxel that several particles deposited in (``SimulationConfig.
+#: voxel_label``). ``priority``: the highest class of any of them (Michel > delta > shower >
+#: MIP > HIP), the rule of the labels of the paper's data (LArCV2 ``SegLabelFiveTypes``,
+#: "prioritize higher class values"); ``dominant``: the class of the particle that deposited
+#: the most energy.
+VOXEL_LABEL_RULES = ("priority", "dominant")
 
 
 @dataclass
@@ -19,6 +26,8 @@ class Voxels:
         Summed deposits, MeV (all above the threshold).
     part : (N,) int32
         Particle that deposited most of each voxel's energy.
+    label : (N,) int8
+        Class of each voxel under the overlap rule.
     edep : (P,) float64
         Energy each particle deposited inside the volume (before the threshold), MeV.
     """
@@ -26,6 +35,7 @@ class Voxels:
     coords: np.ndarray
     energy: np.ndarray
     part: np.ndarray
+    label: np.ndarray
     edep: np.ndarray
 
 
@@ -34,17 +44,19 @@ def voxelize(
     points_vox: np.ndarray,
     energy_mev: np.ndarray,
     particle: np.ndarray,
-    n_particles: int,
+    particle_label: np.ndarray,
     grid: int,
     sigma_vox: float,
     threshold_mev: float,
+    rule: str = "priority",
 ) -> Voxels:
     """Diffuse, voxelise and sum the deposit points of one event.
 
     Every point is moved by an isotropic gaussian offset of ``sigma_vox`` voxels per axis
     (transverse diffusion, physics.md §5), then its energy goes to the voxel it falls in.
     Points outside the cube are dropped, deposits are summed per voxel, the voxel's particle is
-    the one with the largest summed share, and voxels below ``threshold_mev`` are dropped.
+    the one with the largest summed share, its label follows ``rule`` (``VOXEL_LABEL_RULES``),
+    and voxels below ``threshold_mev`` are dropped.
 
     Parameters
     ----------
@@ -54,15 +66,21 @@ def voxelize(
     energy_mev : (M,) float
     particle : (M,) int
         Index of the depositing particle.
-    n_particles : int
-        Size of the particle table.
+    particle_label : (P,) int
+        Deposit class of every particle of the table.
     grid : int
         Voxels per side.
     sigma_vox : float
         Diffusion width, voxels.
     threshold_mev : float
         Smallest voxel energy kept.
+    rule : str
+        ``priority`` (highest class present, the paper's data) or ``dominant`` (class of the
+        particle that deposited most).
     """
+    if rule not in VOXEL_LABEL_RULES:
+        raise ValueError(f"voxel label rule must be one of {VOXEL_LABEL_RULES}, got {rule!r}")
+    n_particles = max(len(particle_label), 1)
     if sigma_vox > 0:
         points_vox = points_vox + rng.normal(0.0, sigma_vox, points_vox.shape)
     idx = np.floor(points_vox).astype(np.int64)
@@ -79,6 +97,10 @@ def voxelize(
     # dominant particle: sort the pairs by voxel, then by decreasing energy; take each first
     order = np.lexsort((-pair_energy, pair_voxel))
     dominant = pair_part[order[first]]
+    if rule == "priority":
+        label = np.maximum.reduceat(particle_label[pair_part], first) if len(first) else dominant
+    else:
+        label = particle_label[dominant]
     keep = voxel_energy >= threshold_mev
     voxel_key = voxel_key[keep]
     coords = np.stack(
@@ -88,5 +110,6 @@ def voxelize(
         coords=coords.astype(np.int32),
         energy=voxel_energy[keep].astype(np.float32),
         part=dominant[keep].astype(np.int32),
+        label=np.asarray(label)[keep].astype(np.int8),
         edep=edep,
     )
