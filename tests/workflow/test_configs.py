@@ -1,4 +1,5 @@
-"""Configs: the paper study plans without running, and the schema names a misspelt key."""
+"""Configs: the paper study plans without running, the schema names a misspelt key, and a
+variant's thread count reaches its training command."""
 
 from __future__ import annotations
 
@@ -37,3 +38,16 @@ def test_misspelt_key_is_refused_by_name(tmp_path: Path, run_snakemake, text: st
     assert proc.returncode != 0
     assert f"'{key}' was unexpected" in proc.stdout, proc.stdout[-3000:]
     assert "rule simulate:" not in proc.stdout
+
+
+@pytest.mark.parametrize(("cores", "weighted_threads"), [(2, 2), (1, 1)])
+def test_variant_threads_reach_the_training_command(
+    tmp_path: Path, run_snakemake, cores: int, weighted_threads: int
+):
+    """The default study's weighted training asks for two threads, lowered to --cores."""
+    proc = run_snakemake(
+        tmp_path, "-n", "-p", "--cores", str(cores), "--configfile", str(REPO / "config.yaml")
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    for variant, threads in (("regular", 1), ("relabeled", 1), ("weighted", weighted_threads)):
+        assert f"--threads {threads} --workdir results/train/{variant}" in proc.stdout, variant

@@ -3,6 +3,12 @@
 # multi-node training is launched by hand (docs/distributed.md).
 
 
+def train_threads(variant):
+    """CPU threads of one training job: the variant's own count (or train.threads) per worker."""
+    tr = config["train"]
+    return tr["variants"][variant].get("threads", tr["threads"]) * tr["workers"]
+
+
 def train_gpus():
     """One GPU per data-parallel worker when the config asks for GPUs."""
     tr = config["train"]
@@ -25,6 +31,8 @@ rule train:
         model=quoted_json(config["model"]),
         train=quoted_json({k: v for k, v in config["train"].items() if k != "variants"}),
         seed=config["seed"],
+        # per worker, from the job's threads (Snakemake lowers them to --cores if fewer)
+        worker_threads=lambda w, threads: max(1, threads // config["train"]["workers"]),
         launcher=lambda w: (
             f"{PY} torch.distributed.run --standalone"
             f" --nproc-per-node {config['train']['workers']} -m lartpc_seg"
@@ -33,7 +41,7 @@ rule train:
         ),
     # Training is the long pole of the DAG: start it before independent jobs (benchmark).
     priority: 10
-    threads: config["train"]["threads"] * config["train"]["workers"]
+    threads: lambda w: train_threads(w.variant)
     resources:
         gpu=train_gpus(),
     log:
@@ -43,7 +51,7 @@ rule train:
     shell:
         "{params.launcher} train --train {input.train:q} --val {input.val:q}"
         " --labels {params.labels} {params.weights} --model {params.model}"
-        " --options {params.train} --seed {params.seed} --threads {config[train][threads]}"
+        " --options {params.train} --seed {params.seed} --threads {params.worker_threads}"
         " --workdir results/train/{wildcards.variant} > {log} 2>&1"
 
 
