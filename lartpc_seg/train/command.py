@@ -8,6 +8,7 @@ GPUs and gloo on CPUs; only rank 0 writes logs and checkpoints (docs/distributed
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import time
@@ -79,7 +80,10 @@ def run(args: argparse.Namespace) -> int:
         options = TrainOptions.from_dict(_json_object(args.options, "options"))
     except ValueError as err:
         raise InputError(None, str(err), field="model/options") from err
-    threads = args.threads or options.threads
+    if args.threads:
+        # the checkpoint records the options: they must hold the thread count actually used
+        options = dataclasses.replace(options, threads=args.threads)
+    threads = options.threads
     torch.set_num_threads(threads)
     rank, world, local = _distributed()
     device = select_device(args.device)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import signal
 
 import numpy as np
 import pytest
 import torch
 
+from lartpc_seg.cli import main
 from lartpc_seg.errors import InputError
 from lartpc_seg.models import UResNetConfig
 from lartpc_seg.train.data import EventStore
@@ -170,3 +172,29 @@ def test_unknown_schedule_is_refused():
         TrainOptions.from_dict({"lr_schedule": "linear"})
     with pytest.raises(ValueError, match="lr_schedule 'linear'"):
         TrainOptions(lr_schedule="linear")
+
+
+def test_command_records_the_thread_count_it_ran_with(toy_file, tmp_path):
+    """``--threads`` overrides the options' count, and the checkpoint says which was used."""
+    train, val = toy_file("train.root", 4, seed=1), toy_file("val.root", 2, seed=2)
+    options = {"iterations": 2, "batch_size": 2, "validate_every": 2, "threads": 1}
+    before = torch.get_num_threads()
+    try:
+        code = main(
+            [
+                "train",
+                "--train", str(train),
+                "--val", str(val),
+                "--labels", "relabel",
+                "--model", json.dumps({"filters": 4, "depth": 2, "reps": 1}),
+                "--options", json.dumps(options),
+                "--threads", "2",
+                "--workdir", str(tmp_path / "run"),
+            ]
+        )  # fmt: skip
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+    assert code == 0
+    state = torch.load(tmp_path / "run" / "model.pt", map_location="cpu", weights_only=False)
+    assert state["options"]["threads"] == 2
