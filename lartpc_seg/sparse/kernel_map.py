@@ -95,21 +95,30 @@ class KernelMap:
         cached = self.groupings.get(side)
         if cached is None:
             rows = self.out_rows if side == "out" else self.in_rows
-            cached = self.groupings[side] = _group_rows(rows, n_rows)
+            cached = self.groupings[side] = group_rows(rows, n_rows)
         return cached
 
 
-def _group_rows(rows: torch.Tensor, n: int) -> Grouping:
+def group_rows(rows: torch.Tensor, n: int) -> Grouping:
+    """Group the positions ``0 .. P - 1`` by their row ``rows[p]`` (CSR, see :data:`Grouping`).
+
+    Parameters
+    ----------
+    rows : (P,) int64
+        Row of each position, in ``[0, n)``.
+    n : int
+        Number of rows.
+
+    Returns
+    -------
+    Grouping
+        ``crow`` (n + 1,) and ``col`` (P,): row ``r`` owns ``col[crow[r]:crow[r + 1]]``,
+        increasing.
+    """
     crow = rows.new_zeros(n + 1)
     torch.cumsum(torch.bincount(rows, minlength=n), 0, out=crow[1:])
-    return crow, torch.argsort(rows, stable=True)
-
-
-def _grouping_from_table(table: torch.Tensor, mask: torch.Tensor) -> Grouping:
-    """CSR grouping from an ``(n, K')`` table of pair positions valid where ``mask``."""
-    crow = table.new_zeros(table.shape[0] + 1)
-    torch.cumsum(mask.sum(1), 0, out=crow[1:])
-    return crow, table[mask]
+    # row indices fit in int32, whose stable sort takes half the time of int64's
+    return crow, torch.argsort(rows.to(torch.int32), stable=True)
 
 
 def pack_keys(coords: torch.Tensor) -> torch.Tensor:
@@ -177,12 +186,20 @@ def check_coords(coords: torch.Tensor) -> torch.Tensor | None:
     return order
 
 
+#: the (dx, dy) columns of the 12 offsets before the centre that differ from it in x or y, in
+#: offset order; each column holds 3 offsets (dz = -1, 0, 1)
+_COLUMNS = ((-1, -1), (-1, 0), (-1, 1), (0, -1))
+
+
 def submanifold_map(coords: torch.Tensor) -> KernelMap:
     """Kernel map of a 3×3×3 submanifold convolution (output sites = input sites).
 
     Only the 13 offsets before the centre are searched: offset ``k`` and its mirror ``26 - k``
-    have the same pairs with input and output swapped. Both groupings of the pairs (by output
-    and by input row) come from the neighbour table, without sorting the pairs.
+    have the same pairs with input and output swapped. Keys are sorted by ``(b, x, y, z)``, so
+    the three offsets of one ``(dx, dy)`` column are consecutive keys: one
+    :func:`torch.searchsorted` for ``dz = -1`` finds all three (4 searches, not 13), and the
+    offset ``(0, 0, -1)`` is the previous key. The groupings of the pairs by row are built on
+    first use (:meth:`KernelMap.grouping`).
 
     Parameters
     ----------
@@ -203,47 +220,48 @@ def submanifold_map(coords: torch.Tensor) -> KernelMap:
         empty = torch.zeros(0, dtype=torch.int64, device=device)
         return KernelMap(empty, empty, (0,) * 27, 0, identity=centre)
     keys = pack_keys(coords)
-    presorted = bool((keys[1:] > keys[:-1]).all())
-    if presorted:
+    if bool((keys[1:] > keys[:-1]).all()):
         sorted_keys, order = keys, None
     else:
         sorted_keys, order = torch.sort(keys)
-    deltas = pack_offsets(kernel_offsets(3, 1, device)[:centre])
-    query = sorted_keys.unsqueeze(0) + deltas.unsqueeze(1)  # (13, N), sorted positions
-    pos = torch.searchsorted(sorted_keys, query).clamp_(max=n - 1)
-    found = sorted_keys[pos] == query
-    # mirror offset 26 - k: site pos[k, j] reads site j. One nonzero per table gives the flat
-    # (offset, site) index of every pair; the rest are plain gathers.
+    # the keys and a sentinel at position n that no query matches (every query is >= 0)
+    table = torch.cat([sorted_keys, sorted_keys.new_full((1,), -1)])
+    # nbr[k, j]: sorted position of the neighbour of site j at offset k < 13, where found
+    nbr = torch.empty((centre, n), dtype=torch.int64, device=device)
+    found = torch.empty((centre, n), dtype=torch.bool, device=device)
+    column_nbr = nbr[:12].view(4, 3, n)
+    column_found = found[:12].view(4, 3, n)
+    columns = torch.tensor([(dx, dy, -1) for dx, dy in _COLUMNS], device=device)
+    query = sorted_keys.unsqueeze(0) + pack_offsets(columns).unsqueeze(1)
+    at = torch.searchsorted(sorted_keys, query)
+    for dz in range(3):
+        column_nbr[:, dz] = at
+        torch.eq(table[at], query + dz, out=column_found[:, dz])
+        if dz < 2:
+            at = at + column_found[:, dz]
+    torch.arange(-1, n - 1, out=nbr[12])  # the previous key; site 0 reads the sentinel (-1)
+    torch.eq(table[nbr[12]], sorted_keys - 1, out=found[12])
+    # pair (k, j) of a lower offset: site j reads nbr[k, j]; its mirror 26 - k: site nbr[k, j]
+    # reads j, and as j grows so does nbr[k, j], so the mirror pairs keep the output order
     hit = torch.nonzero(found.view(-1)).view(-1)
-    site_of_hit = hit % n
-    flat = hit - site_of_hit + pos.view(-1)[hit]
-    mirror_found = torch.zeros_like(found)
-    mirror_found.view(-1)[flat] = True
-    mirror_nbr = torch.zeros_like(pos)
-    mirror_nbr.view(-1)[flat] = site_of_hit
-    # (26, N) over the non-centre offsets in order: neighbour (sorted position) and presence
-    nbr = torch.cat([pos, mirror_nbr.flip(0)])
-    present = torch.cat([found, mirror_found.flip(0)])
-    nbr.masked_fill_(~present, 0)
-    pair = torch.nonzero(present.view(-1)).view(-1)
-    in_sorted, out_sorted = nbr.view(-1)[pair], pair % n
-    counts26 = torch.bincount(pair // n, minlength=26).tolist()
-    # position of each pair in the offset-major pair list
-    index = torch.cumsum(present.view(-1), 0).view(26, n) - 1
-    # grouped by output site j: pairs (k, j); by input site i: pairs (k, nbr[25 - k, i])
-    by_out = (index.T, present.T)
-    by_in = (index.gather(1, nbr.flip(0)).T, present.flip(0).T)
-    if order is None:
-        in_rows, out_rows = in_sorted, out_sorted
-    else:
-        in_rows, out_rows = order[in_sorted], order[out_sorted]
-        inverse = torch.empty_like(order)
-        inverse[order] = torch.arange(n, device=device)
-        by_out = (by_out[0][inverse], by_out[1][inverse])
-        by_in = (by_in[0][inverse], by_in[1][inverse])
-    groupings = {"out": _grouping_from_table(*by_out), "in": _grouping_from_table(*by_in)}
-    counts = (*counts26[:centre], 0, *counts26[centre:])
-    return KernelMap(in_rows, out_rows, counts, n, identity=centre, groupings=groupings)
+    offset = torch.div(hit, n, rounding_mode="floor")
+    site = hit - offset * n
+    neighbour = nbr.view(-1)[hit]
+    counts13 = torch.bincount(offset, minlength=centre)
+    h = hit.shape[0]
+    starts = torch.cumsum(counts13, 0) - counts13
+    # offsets 14 .. 26 mirror k = 12 .. 0: offset k's block starts after the h lower pairs and
+    # the blocks of k' > k
+    mirror = (2 * h - 2 * starts - counts13)[offset] + torch.arange(h, device=device)
+    in_rows = torch.empty(2 * h, dtype=torch.int64, device=device)
+    out_rows = torch.empty(2 * h, dtype=torch.int64, device=device)
+    in_rows[:h], out_rows[:h] = neighbour, site
+    in_rows[mirror], out_rows[mirror] = site, neighbour
+    if order is not None:
+        in_rows, out_rows = order[in_rows], order[out_rows]
+    lower = counts13.tolist()
+    counts = (*lower, 0, *lower[::-1])
+    return KernelMap(in_rows, out_rows, counts, n, identity=centre)
 
 
 def down_map(coords: torch.Tensor) -> tuple[torch.Tensor, KernelMap]:

@@ -10,7 +10,13 @@ import torch.nn.functional as F
 
 from lartpc_seg.sparse import SparseTensor, functional
 from lartpc_seg.sparse.functional import sparse_conv
-from lartpc_seg.sparse.kernel_map import check_coords, down_map, pack_keys, submanifold_map
+from lartpc_seg.sparse.kernel_map import (
+    MAX_COORD,
+    check_coords,
+    down_map,
+    pack_keys,
+    submanifold_map,
+)
 from lartpc_seg.sparse.layers import BatchNorm, DownConv3d, SubmanifoldConv3d, UpConv3d
 from lartpc_seg.sparse.synthetic import random_coords
 from lartpc_seg.sparse.tensor import MapCache
@@ -185,6 +191,42 @@ def test_submanifold_groupings_list_each_rows_pairs_in_order(presorted):
         key_a = a[0] * n + a[1]
         key_b = b[0] * n + b[1]
         assert torch.equal(torch.sort(key_a).values, torch.sort(key_b).values)
+
+
+def _brute_force_pairs(coords: torch.Tensor) -> set[tuple[int, int, int]]:
+    """(offset k, input row, output row) of every neighbour pair, by comparing all rows."""
+    d = coords[:, None, 1:] - coords[None, :, 1:]  # (in, out, 3): input minus output
+    same_batch = coords[:, None, 0] == coords[None, :, 0]
+    near = same_batch & (d.abs() <= 1).all(-1)
+    k = ((d[..., 0] + 1) * 3 + (d[..., 1] + 1)) * 3 + (d[..., 2] + 1)
+    return {(int(k[i, o]), i, o) for i, o in near.nonzero().tolist() if i != o}
+
+
+def _map_pairs(kmap) -> set[tuple[int, int, int]]:
+    offsets = torch.repeat_interleave(torch.arange(27), torch.tensor(kmap.counts))
+    return set(zip(offsets.tolist(), kmap.in_rows.tolist(), kmap.out_rows.tolist(), strict=True))
+
+
+@pytest.mark.parametrize("presorted", [False, True])
+def test_submanifold_pairs_at_the_coordinate_limits_equal_brute_force(presorted):
+    """Neighbours along z at both ends of the key range, the last key (the search runs past
+    the end) and columns that hold one, two or three of the dz neighbours."""
+    top = MAX_COORD
+    xyz = [
+        (0, 0, 0), (0, 0, 1), (0, 1, 0), (1, 0, 2), (1, 1, 1), (1, 1, 0),
+        (top, top, top), (top, top, top - 1), (top - 1, top, top), (top, top - 1, top - 2),
+        (5, 5, 5), (6, 4, 4), (6, 4, 5), (6, 4, 6), (5, 6, 6),
+    ]  # fmt: skip
+    rows = [(b, *p) for b in (0, 1) for p in xyz] + [(2, 7, 7, 7)]
+    coords = torch.tensor(rows, dtype=torch.int64)
+    if presorted:
+        coords = _sorted_by_key(coords)
+    else:
+        coords = coords[torch.randperm(len(coords), generator=torch.Generator().manual_seed(1))]
+    kmap = submanifold_map(coords)
+    pairs = _map_pairs(kmap)
+    assert len(pairs) == sum(kmap.counts)
+    assert pairs == _brute_force_pairs(coords)
 
 
 def test_submanifold_on_sorted_and_shuffled_rows_agree_row_by_row():
