@@ -54,7 +54,7 @@ readme: $(STAMP)
 # (make readme).
 benchmark: $(STAMP)
 	OPENBLAS_NUM_THREADS=1 $(BIN)/python -m lartpc_seg benchmark engine \
-		--grids 64 128 192 --sparse-grids 512 768 --runs 3 --memory-limit-gb 18 \
+		--grids 64 128 192 --sparse-grids 512 768 --runs 5 --memory-limit-gb 18 \
 		--out docs/benchmark/engine.json --plots docs/benchmark
 
 lint: $(STAMP)

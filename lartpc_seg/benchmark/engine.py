@@ -1,7 +1,9 @@
 """``python -m lartpc_seg benchmark engine``: built-in sparse engine vs MinkowskiEngine vs dense.
 
 Measured in one process, interleaved (A, B, A, B, … after one warm-up run of each), min and
-median over the runs (benchmarking.md):
+median over the runs (benchmarking.md); MinkowskiEngine against the built-in engine also as the
+ratio of each round's two runs (:func:`paired_ratio`), which the machine's drifting speed
+affects far less than a ratio of medians:
 
 - one 3×3×3 submanifold conv layer (16→16, 64→64) on a synthetic event of tens of thousands
   of voxels (:func:`lartpc_seg.sparse.synthetic.track_event`), forward + backward including
@@ -10,8 +12,8 @@ median over the runs (benchmarking.md):
 - one U-ResNet training step (m 16, depth 5, reps 2; new event each step so maps are rebuilt;
   forward, cross-entropy, backward, Adam step) at several grid sizes: built-in vs ME vs the dense
   twin (dense only where its estimated memory fits), time and peak-RSS rise. Where the dense
-  twin runs at grid ≥ 128 (tens of seconds per step on 2 cores) the grid uses at most 2
-  measured runs. The sparse engines' peak memory is measured again in a fresh process each
+  twin runs at grid ≥ 128 (tens of seconds per step on 2 cores) it takes part in the first 2
+  rounds only. The sparse engines' peak memory is measured again in a fresh process each
   (see :func:`train_step`).
 
 MinkowskiEngine runs with ``OPENBLAS_NUM_THREADS=1`` (set here unless already set; recorded).
@@ -185,17 +187,36 @@ def _measure(fn: Callable[[], None]) -> tuple[float, float]:
     return seconds, max(0, _status_kib("VmHWM") - before) / 1024
 
 
-def interleaved(fns: dict[str, Callable[[], None]], runs: int) -> dict[str, dict[str, float]]:
+def interleaved(
+    fns: dict[str, Callable[[], None]], runs: int, capped: dict[str, int] | None = None
+) -> dict[str, dict[str, Any]]:
     """Warm up each function once, then run them A, B, A, B, … ``runs`` times.
 
-    Returns per name: ``min_s``, ``median_s``, ``peak_mib`` (max rise over the runs).
+    Parameters
+    ----------
+    fns : dict
+        The functions to time, by name.
+    runs : int
+        Measured rounds.
+    capped : dict, optional
+        Names that take part in the first ``capped[name]`` rounds only (the dense twin, whose
+        step takes tens of seconds).
+
+    Returns
+    -------
+    dict
+        Per name: ``min_s``, ``median_s``, ``peak_mib`` (max rise over the runs) and ``runs_s``
+        (every run's seconds, round by round).
     """
+    capped = capped or {}
     for fn in fns.values():
         fn()
     times: dict[str, list[float]] = {name: [] for name in fns}
     peaks: dict[str, list[float]] = {name: [] for name in fns}
-    for _ in range(runs):
+    for round_ in range(runs):
         for name, fn in fns.items():
+            if round_ >= capped.get(name, runs):
+                continue
             seconds, peak = _measure(fn)
             times[name].append(seconds)
             peaks[name].append(peak)
@@ -204,9 +225,30 @@ def interleaved(fns: dict[str, Callable[[], None]], runs: int) -> dict[str, dict
             "min_s": min(times[name]),
             "median_s": statistics.median(times[name]),
             "peak_mib": max(peaks[name]),
+            "runs_s": times[name],
         }
         for name in fns
     }
+
+
+def paired_ratio(slow: dict[str, Any], fast: dict[str, Any]) -> dict[str, float] | None:
+    """``slow / fast`` time, round by round, of two engines timed by :func:`interleaved`.
+
+    The two runs of a round follow each other, so the ratio of a round is far less sensitive
+    than the ratio of medians to the machine's speed drifting between rounds (on a shared
+    virtual machine it drifts by tens of per cent within minutes).
+
+    Returns
+    -------
+    dict or None
+        ``median``, ``min``, ``max`` over the rounds both engines ran; None when either has no
+        runs (skipped).
+    """
+    a, b = slow.get("runs_s"), fast.get("runs_s")
+    if not a or not b:
+        return None
+    ratios = [x / y for x, y in zip(a, b, strict=False)]
+    return {"median": statistics.median(ratios), "min": min(ratios), "max": max(ratios)}
 
 
 def conv_layer(channels: int, voxels: int, runs: int, with_me: bool) -> dict[str, Any]:
@@ -253,7 +295,9 @@ def conv_layer(channels: int, voxels: int, runs: int, with_me: bool) -> dict[str
         t["gflops"] = flop / 1e9 / t["median_s"]
         out[name] = t
     out["builtin_fraction_of_mm"] = out["builtin"]["gflops"] / out["torch_mm"]["gflops"]
-    if not with_me:
+    if with_me:
+        out["minkowski_over_builtin"] = paired_ratio(out["minkowski"], out["builtin"])
+    else:
         out["minkowski"] = {"skipped": "MinkowskiEngine not importable"}
     return out
 
@@ -375,26 +419,29 @@ def train_step(
         fns["dense"] = dense_step
         out["dense_estimate_gb"] = estimate / 1e9
     dense_runs = max(1, min(runs, 2)) if "dense" in fns and grid >= 128 else runs
-    out.update(interleaved(fns, dense_runs))
+    out.update(interleaved(fns, runs, {"dense": dense_runs}))
     for name in ("builtin", "minkowski"):
         if name in out:
             out[name]["peak_mib_shared"] = out[name]["peak_mib"]
             out[name]["peak_mib"] = _peak_in_fresh_process(config, grid, name, runs)
-    if not with_me:
+    if with_me:
+        out["minkowski_over_builtin"] = paired_ratio(out["minkowski"], out["builtin"])
+    else:
         out["minkowski"] = {"skipped": "MinkowskiEngine not importable"}
-    out["runs"] = dense_runs
+    out["runs"] = runs
+    out["dense_runs"] = dense_runs if "dense" in fns else 0
     return out
 
 
 ENGINES = ("builtin", "minkowski", "dense")
 
 
-def _median(entry: dict[str, Any]) -> float | None:
-    return entry.get("median_s") if isinstance(entry, dict) else None
-
-
 def _ratio(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None or b == 0 else a / b
+
+
+def _ratio_cell(ratio: dict[str, float]) -> str:
+    return f"{ratio['median']:.2f}× [{ratio['min']:.2f}, {ratio['max']:.2f}]"
 
 
 def format_table(results: dict[str, Any]) -> str:
@@ -416,9 +463,15 @@ def format_table(results: dict[str, Any]) -> str:
             else:
                 cells.append(f"{name} skipped")
         cells.append(f"builtin = {100 * r['builtin_fraction_of_mm']:.0f}% of mm")
+        if r.get("minkowski_over_builtin"):
+            cells.append(f"ME / builtin {_ratio_cell(r['minkowski_over_builtin'])}")
         lines.append(" | ".join(cells))
     lines += ["", "U-ResNet training step (median s / peak-RSS rise MiB):"]
-    lines.append(f"  {'grid':>5} {'voxels':>7} " + " ".join(f"{e:>22}" for e in ENGINES))
+    lines.append(
+        f"  {'grid':>5} {'voxels':>7} "
+        + " ".join(f"{e:>22}" for e in ENGINES)
+        + "   ME / builtin per round"
+    )
     for grid, r in results["train_step"].items():
         cells = []
         for name in ENGINES:
@@ -428,6 +481,8 @@ def format_table(results: dict[str, Any]) -> str:
                 if "median_s" in e
                 else f"{'skipped':>22}"
             )
+        if r.get("minkowski_over_builtin"):
+            cells.append(f"  {_ratio_cell(r['minkowski_over_builtin'])}")
         lines.append(f"  {grid:>5} {r['voxels']:>7} " + " ".join(cells))
     return "\n".join(lines)
 
@@ -482,18 +537,26 @@ def engine_markdown(results: dict[str, Any]) -> str:
         "",
         f"torch {meta['torch']}, {meta['threads']} threads, {meta['cpu']}; MinkowskiEngine "
         f"{meta['minkowski'] or 'not installed'} with OPENBLAS_NUM_THREADS="
-        f"{meta['openblas_num_threads']}. Medians of interleaved runs.",
+        f"{meta['openblas_num_threads']}. Built-in vs MinkowskiEngine: the median [min, max] over "
+        "the rounds of the two runs' ratio (run back to back, A, B, A, B, …); dense vs sparse: "
+        "ratios of medians.",
         "",
         "| comparison | ratio |",
         "|---|---|",
     ]
     steps = results["train_step"]
+    for channels, r in results["conv"].items():
+        if r.get("minkowski_over_builtin"):
+            lines.append(
+                f"| {channels}-channel submanifold conv layer incl. its map ({r['voxels']} "
+                f"voxels): MinkowskiEngine time / built-in time | "
+                f"{_ratio_cell(r['minkowski_over_builtin'])} |"
+            )
     for grid, r in steps.items():
-        ratio = _ratio(_median(r.get("minkowski", {})), _median(r.get("builtin", {})))
-        if ratio is not None:
+        if r.get("minkowski_over_builtin"):
             lines.append(
                 f"| training step, grid {grid} ({r['voxels']} voxels): MinkowskiEngine time / "
-                f"built-in time | {ratio:.2f}× |"
+                f"built-in time | {_ratio_cell(r['minkowski_over_builtin'])} |"
             )
     for grid, r in steps.items():
         if "median_s" not in r.get("dense", {}):

@@ -51,6 +51,9 @@ def test_quick_engine_benchmark_writes_positive_figures(tmp_path):
         assert r["builtin"]["median_s"] > 0 and r["builtin"]["peak_mib"] >= 0
         # the sparse engines' memory is measured again in a fresh process; both are kept
         assert r["builtin"]["peak_mib_shared"] >= 0
+        assert len(r["builtin"]["runs_s"]) == 1
+        if "runs_s" in r["minkowski"]:
+            assert r["minkowski_over_builtin"]["median"] > 0
     assert (tmp_path / "engine_time.png").stat().st_size > 0
     assert (tmp_path / "engine_memory.png").stat().st_size > 0
     text = engine.engine_markdown(results)
@@ -78,3 +81,29 @@ def test_peak_memory_rise_is_seen_again_when_a_block_reuses_freed_memory():
     rises = [engine._measure(block)[1] for _ in range(4)]
     for rise in rises:
         assert 0.75 * size_mib < rise < 1.25 * size_mib + 8
+
+
+def test_interleaved_runs_a_capped_engine_in_its_first_rounds_only():
+    calls = {"sparse": 0, "dense": 0}
+
+    def counter(name):
+        def fn() -> None:
+            calls[name] += 1
+
+        return fn
+
+    result = engine.interleaved(
+        {name: counter(name) for name in calls}, runs=3, capped={"dense": 1}
+    )
+    assert calls == {"sparse": 1 + 3, "dense": 1 + 1}  # one warm-up each
+    assert len(result["sparse"]["runs_s"]) == 3 and len(result["dense"]["runs_s"]) == 1
+    assert result["sparse"]["median_s"] == sorted(result["sparse"]["runs_s"])[1]
+
+
+def test_engine_ratio_is_taken_round_by_round():
+    # the machine slowed down in round 2: each round's ratio is 2, 2 and 1, while the ratio
+    # of the medians (3 / 3) would say the engines are equally fast
+    slow = {"runs_s": [2.0, 8.0, 3.0]}
+    fast = {"runs_s": [1.0, 4.0, 3.0]}
+    assert engine.paired_ratio(slow, fast) == {"median": 2.0, "min": 1.0, "max": 2.0}
+    assert engine.paired_ratio({"skipped": "not importable"}, fast) is None
