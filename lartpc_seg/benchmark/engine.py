@@ -241,13 +241,13 @@ def paired_ratio(slow: dict[str, Any], fast: dict[str, Any]) -> dict[str, float]
     Returns
     -------
     dict or None
-        ``median``, ``min``, ``max`` over the rounds both engines ran; None when either has no
-        runs (skipped).
+        ``median``, ``min``, ``max`` over the rounds (both engines run every round); None
+        when either has no runs (skipped).
     """
     a, b = slow.get("runs_s"), fast.get("runs_s")
     if not a or not b:
         return None
-    ratios = [x / y for x, y in zip(a, b, strict=False)]
+    ratios = [x / y for x, y in zip(a, b, strict=True)]
     return {"median": statistics.median(ratios), "min": min(ratios), "max": max(ratios)}
 
 

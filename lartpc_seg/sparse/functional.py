@@ -112,13 +112,14 @@ def _pair_sum(kmap: KernelMap, side: str, n_rows: int, like: torch.Tensor) -> to
     if matrix is None:
         layout = _padded(kmap)
         crow, col = kmap.grouping(side, n_rows)
-        values = torch.ones(col.shape[0], dtype=like.dtype, device=like.device)
-        matrix = _csr(crow, layout.position[col], values, (n_rows, layout.in_rows.shape[0]))
+        matrix = _ones_csr(crow, layout.position[col], (n_rows, layout.in_rows.shape[0]), like)
         kmap.groupings[key] = matrix
     return matrix
 
 
-def _csr(crow, col, values, size) -> torch.Tensor:
+def _ones_csr(crow, col, size, like: torch.Tensor) -> torch.Tensor:
+    """A CSR matrix of ``size`` with a 1 (``like``'s dtype and device) at each entry."""
+    values = torch.ones(col.shape[0], dtype=like.dtype, device=like.device)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "Sparse CSR tensor support is in beta state")
         return torch.sparse_csr_tensor(crow, col, values, size, check_invariants=False)
@@ -154,9 +155,8 @@ def _chunk_sums(
         ):
             crow, col = group_rows(rows[start:stop], n_rows)
             columns = layout.position[col + start] - first_slot * layout.width
-            values = torch.ones(col.shape[0], dtype=like.dtype, device=like.device)
             size = (n_rows, (stop_slot - first_slot) * layout.width)
-            matrices.append(_csr(crow, columns, values, size))
+            matrices.append(_ones_csr(crow, columns, size, like))
         kmap.groupings[key] = matrices
     return matrices
 
