@@ -1,7 +1,8 @@
 """``python -m lartpc_seg infer``: predictions of a trained model on an event file.
 
 Writes the ``predictions`` tree of event-format.md, aligned entry by entry and voxel by voxel with
-the event file, and records the model checkpoint's path and digest and the event file's digest.
+the event file, and records the model checkpoint's path and digest, the event file's digest and the
+number of cube symmetries the class probabilities were averaged over.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from lartpc_seg.cube import GROUP_SIZES, symmetry_group
 from lartpc_seg.io.digest import file_sha256
 from lartpc_seg.io.events import EventFile, FileMeta
 from lartpc_seg.io.predictions import Prediction, write_predictions
+from lartpc_seg.labels import NUM_CLASSES
 from lartpc_seg.models import UResNetConfig, build_uresnet
 from lartpc_seg.train.checkpoint import load_checkpoint
 from lartpc_seg.train.loop import select_device
@@ -33,28 +36,56 @@ def load_model(path: str | Path, device: torch.device) -> torch.nn.Module:
 
 @torch.no_grad()
 def predict(
-    model: torch.nn.Module, events: EventFile, device: torch.device, batch_size: int
+    model: torch.nn.Module,
+    events: EventFile,
+    device: torch.device,
+    batch_size: int,
+    symmetries: int = 1,
 ) -> Iterator[Prediction]:
-    """Yield the prediction of every event of ``events``, batch by batch, in file order."""
+    """Yield the prediction of every event of ``events``, batch by batch, in file order.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A U-ResNet taking ``(coords, features)`` and returning one row of class scores per voxel,
+        in the order of the input rows.
+    events : EventFile
+    device : torch.device
+    batch_size : int
+        Events per forward pass.
+    symmetries : int
+        1 for one pass per batch; 8 or 48 to average the class probabilities over that group of
+        cube symmetries (:func:`lartpc_seg.cube.symmetry_group`), each applied to every event
+        of the batch. A network trained with ``augment`` has seen every orientation; averaging
+        over them smooths its orientation-dependent errors at ``symmetries`` times the cost.
+
+    Yields
+    ------
+    Prediction
+        The class of highest (averaged) probability and the probabilities of every voxel.
+    """
+    group = symmetry_group(symmetries)
+    grid = events.meta.grid
     for start in range(0, len(events), batch_size):
         block = events.read(start, start + batch_size)
         counts = np.array([len(e) for e in block])
-        coords = np.concatenate(
-            [np.zeros((0, 4), np.int64)]
-            + [
-                np.concatenate([np.full((len(e), 1), b, np.int64), e.coords], axis=1)
-                for b, e in enumerate(block)
-            ]
-        )
         energy = np.concatenate([np.zeros(0, np.float32)] + [e.energy for e in block])
-        if len(coords):
-            logits = model(
-                torch.from_numpy(coords).to(device),
-                torch.from_numpy(energy[:, None].astype(np.float32)).to(device),
-            )
-            scores = torch.softmax(logits.float(), dim=1).cpu().numpy()
-        else:
-            scores = np.zeros((0, 5), np.float32)
+        features = torch.from_numpy(energy[:, None].astype(np.float32)).to(device)
+        scores = np.zeros((len(energy), NUM_CLASSES), np.float32)
+        if len(energy):
+            for symmetry in group:
+                coords = np.concatenate(
+                    [
+                        np.concatenate(
+                            [np.full((len(e), 1), b, np.int64), symmetry.apply(e.coords, grid)],
+                            axis=1,
+                        )
+                        for b, e in enumerate(block)
+                    ]
+                )
+                logits = model(torch.from_numpy(coords).to(device), features)
+                scores += torch.softmax(logits.float(), dim=1).cpu().numpy()
+            scores /= len(group)
         offsets = np.concatenate([[0], np.cumsum(counts)])
         for i, event in enumerate(block):
             s = scores[offsets[i] : offsets[i + 1]]
@@ -67,6 +98,14 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--events", required=True, help="event file to segment")
     parser.add_argument("--out", required=True, help="predictions file to write")
     parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument(
+        "--symmetries",
+        type=int,
+        choices=GROUP_SIZES,
+        default=1,
+        help="average the class probabilities over the identity (1, default), the 8 "
+        "reflections or all 48 symmetries of the cube; costs that many forward passes",
+    )
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: auto)")
 
@@ -89,9 +128,14 @@ def run(args: argparse.Namespace) -> int:
                 "checkpoint_sha256": file_sha256(args.model),
                 "events_file": str(args.events),
                 "events_sha256": file_sha256(args.events),
+                "symmetries": str(args.symmetries),
             },
         )
-        n = write_predictions(args.out, predict(model, events, device, args.batch_size), meta)
+        predictions = predict(model, events, device, args.batch_size, args.symmetries)
+        n = write_predictions(args.out, predictions, meta)
     elapsed = time.perf_counter() - start
-    print(f"wrote {n} events to {args.out}: {n / max(elapsed, 1e-9):.1f} events/s on {device}")
+    print(
+        f"wrote {n} events to {args.out}: {n / max(elapsed, 1e-9):.1f} events/s on {device}"
+        f" ({args.symmetries} orientation{'s' if args.symmetries > 1 else ''} per event)"
+    )
     return 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import types
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +12,11 @@ import torch
 
 from lartpc_seg.io.events import Event, FileMeta, ParticleTable, write_events
 from lartpc_seg.labels import Label, relabel
+from lartpc_seg.models import UResNetConfig, build_uresnet
+from lartpc_seg.train.checkpoint import save_checkpoint
+
+#: The tiny network every training and inference case uses.
+TINY_MODEL = {"filters": 4, "depth": 2, "reps": 1}
 
 
 @pytest.fixture(autouse=True)
@@ -92,3 +99,33 @@ def toy_file(tmp_path: Path):
         return path
 
     return make
+
+
+def tiny_model_file(path: Path) -> Path:
+    """Write a ``model.pt`` of an untrained tiny U-ResNet, as ``train`` writes it."""
+    torch.manual_seed(0)
+    config = UResNetConfig.from_dict(TINY_MODEL)
+    model = build_uresnet(config)
+    save_checkpoint(
+        path,
+        {
+            "kind": "model",
+            "iteration": 0,
+            "model": model.state_dict(),
+            "fingerprint": "tests",
+            "model_config": asdict(config),
+        },
+    )
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_models():
+    """``config`` (the tiny network's options) and ``write(path)`` (its ``model.pt``)."""
+    return types.SimpleNamespace(config=TINY_MODEL, write=tiny_model_file)
+
+
+@pytest.fixture
+def tiny_model(tmp_path: Path) -> Path:
+    """A ``model.pt`` of an untrained tiny U-ResNet in ``tmp_path/model``."""
+    return tiny_model_file(tmp_path / "model" / "model.pt")

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from lartpc_seg.cube import random_symmetry
 from lartpc_seg.errors import InputError
 from lartpc_seg.io.events import EventFile
 
@@ -100,7 +101,7 @@ class EventStore:
             sl = slice(self.offsets[i], self.offsets[i + 1])
             c = self.coords[sl]
             if rngs is not None:
-                c = random_rotation(c, self.grid, rngs[b])
+                c = random_symmetry(rngs[b]).apply(c, self.grid)
             coords.append(np.concatenate([np.full((len(c), 1), b, np.int64), c], axis=1))
             energy.append(self.energy[sl])
             labels.append(self.labels[sl])
@@ -110,28 +111,6 @@ class EventStore:
             labels=torch.from_numpy(np.concatenate(labels)),
             n_events=len(indices),
         )
-
-
-def random_rotation(coords: np.ndarray, grid: int, rng: np.random.Generator) -> np.ndarray:
-    """Apply one of the 48 symmetries of the cube (axis permutation and flips) to voxel indices.
-
-    Parameters
-    ----------
-    coords : (N, 3) int
-        Voxel indices in ``0 <= i < grid``.
-    grid : int
-        Voxels per side.
-    rng : numpy.random.Generator
-
-    Returns
-    -------
-    (N, 3) int
-        The transformed indices, still inside the grid.
-    """
-    out = coords[:, rng.permutation(3)]
-    flips = rng.integers(0, 2, size=3).astype(bool)
-    out[:, flips] = grid - 1 - out[:, flips]
-    return out
 
 
 def epoch_order(n_events: int, epoch: int, seed: int) -> np.ndarray:

@@ -16,13 +16,12 @@ import re
 import subprocess
 import sys
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import awkward as ak
 import numpy as np
 import pytest
-import torch
 import uproot
 
 from lartpc_seg.io.events import (
@@ -32,14 +31,9 @@ from lartpc_seg.io.events import (
     FileMeta,
     _chunk_columns,
 )
-from lartpc_seg.models import UResNetConfig, build_uresnet
-from lartpc_seg.train.checkpoint import save_checkpoint
 
 REPO = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
-
-#: The tiny network every training and inference case uses.
-TINY_MODEL = {"filters": 4, "depth": 2, "reps": 1}
 
 
 @dataclass
@@ -162,32 +156,8 @@ def set_value(columns: dict, branch: str, entry: int, index: int, value: object)
     columns[branch] = ak.unflatten(flat, ak.num(array, axis=1))
 
 
-def tiny_model_file(path: Path) -> Path:
-    """Write a ``model.pt`` of an untrained tiny U-ResNet, as ``train`` writes it."""
-    torch.manual_seed(0)
-    config = UResNetConfig.from_dict(TINY_MODEL)
-    model = build_uresnet(config)
-    save_checkpoint(
-        path,
-        {
-            "kind": "model",
-            "iteration": 0,
-            "model": model.state_dict(),
-            "fingerprint": "faults",
-            "model_config": asdict(config),
-        },
-    )
-    return path
-
-
-@pytest.fixture
-def tiny_model(tmp_path: Path) -> Path:
-    """A ``model.pt`` of an untrained tiny U-ResNet in ``tmp_path/model``."""
-    return tiny_model_file(tmp_path / "model" / "model.pt")
-
-
 @pytest.fixture(scope="session")
-def faults():
+def faults(tiny_models):
     """The helpers of this module, for test modules (which cannot import a conftest)."""
     import types
 
@@ -200,8 +170,8 @@ def faults():
         event_columns=event_columns,
         write_columns=write_columns,
         set_value=set_value,
-        tiny_model_file=tiny_model_file,
-        TINY_MODEL=TINY_MODEL,
+        tiny_model_file=tiny_models.write,
+        TINY_MODEL=tiny_models.config,
         REPO=REPO,
         PYTHON=PYTHON,
     )

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from lartpc_seg.train.data import batch_indices, epoch_order, random_rotation
+from lartpc_seg.train.data import batch_indices, epoch_order
 
 
 def test_global_batch_is_split_between_workers_without_overlap():
@@ -32,15 +32,3 @@ def test_batch_crossing_an_epoch_boundary():
 def test_global_batch_must_divide_between_workers():
     with pytest.raises(ValueError, match="multiple"):
         batch_indices(0, 10, 5, seed=0, world=2)
-
-
-def test_rotation_is_a_cube_symmetry_inside_the_grid():
-    rng = np.random.default_rng(0)
-    coords = rng.integers(0, 16, size=(200, 3))
-    for _ in range(20):
-        out = random_rotation(coords, 16, rng)
-        assert out.min() >= 0 and out.max() < 16
-        # Pairwise distances are preserved by a symmetry of the cube.
-        d_in = np.linalg.norm(coords[:20, None] - coords[None, :20], axis=2)
-        d_out = np.linalg.norm(out[:20, None] - out[None, :20], axis=2)
-        np.testing.assert_allclose(d_in, d_out)

@@ -12,6 +12,8 @@ import pytest
 import uproot
 import yaml
 
+from lartpc_seg.io.predictions import PredictionFile
+
 SMOKE = Path(__file__).resolve().parents[2] / "workflow" / "configs" / "smoke.yaml"
 
 pytestmark = [pytest.mark.workflow, pytest.mark.slow]
@@ -132,6 +134,15 @@ def test_every_output_exists_and_parses(smoke_run, run_snakemake):
         "results/report.html",
     ):
         assert required in made
+
+
+def test_predictions_average_the_configured_symmetries(smoke_run):
+    """smoke.yaml asks for the 8 reflections; every predictions file records it."""
+    files = sorted((smoke_run.workdir / "results" / "predictions").glob("*/*.root"))
+    assert len(files) == 3 * len(list((smoke_run.workdir / "data" / "test").glob("*.root")))
+    for path in files:
+        with PredictionFile(path) as predictions:
+            assert predictions.meta.extra["symmetries"] == "8", path
 
 
 def test_rerun_does_nothing(smoke_run, run_snakemake):

@@ -11,6 +11,7 @@ rule infer:
         shard=r"\d+",
     params:
         batch=config["inference"]["batch_size"],
+        symmetries=config["inference"]["symmetries"],
     threads: config["inference"]["threads"]
     resources:
         gpu=1 if config["inference"]["gpu"] else 0,
@@ -20,7 +21,8 @@ rule infer:
         "benchmarks/infer/{variant}/{shard}.tsv"
     shell:
         "{PY} lartpc_seg infer --model {input.model} --events {input.events}"
-        " --batch-size {params.batch} --threads {threads} --out {output} > {log} 2>&1"
+        " --batch-size {params.batch} --symmetries {params.symmetries} --threads {threads}"
+        " --out {output} > {log} 2>&1"
 
 
 def predictions(variant):
