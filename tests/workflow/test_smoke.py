@@ -137,12 +137,15 @@ def test_every_output_exists_and_parses(smoke_run, run_snakemake):
 
 
 def test_predictions_average_the_configured_symmetries(smoke_run):
-    """smoke.yaml asks for the 8 reflections; every predictions file records it."""
+    """smoke.yaml asks for the 8 reflections; every predictions file records it, and the
+    accuracy table's caption in the report says so."""
     files = sorted((smoke_run.workdir / "results" / "predictions").glob("*/*.root"))
     assert len(files) == 3 * len(list((smoke_run.workdir / "data" / "test").glob("*.root")))
     for path in files:
         with PredictionFile(path) as predictions:
             assert predictions.meta.extra["symmetries"] == "8", path
+    report = (smoke_run.workdir / "results" / "report.html").read_text()
+    assert "(class probabilities averaged over 8 symmetries of the cube)" in report
 
 
 def test_rerun_does_nothing(smoke_run, run_snakemake):
