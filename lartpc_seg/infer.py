@@ -69,21 +69,22 @@ def predict(
     for start in range(0, len(events), batch_size):
         block = events.read(start, start + batch_size)
         counts = np.array([len(e) for e in block])
+        coords = np.concatenate(
+            [np.zeros((0, 4), np.int64)]
+            + [
+                np.concatenate([np.full((len(e), 1), b, np.int64), e.coords], axis=1)
+                for b, e in enumerate(block)
+            ]
+        )
         energy = np.concatenate([np.zeros(0, np.float32)] + [e.energy for e in block])
         features = torch.from_numpy(energy[:, None].astype(np.float32)).to(device)
-        scores = np.zeros((len(energy), NUM_CLASSES), np.float32)
-        if len(energy):
+        scores = np.zeros((len(coords), NUM_CLASSES), np.float32)
+        if len(coords):
+            oriented = coords.copy()
             for symmetry in group:
-                coords = np.concatenate(
-                    [
-                        np.concatenate(
-                            [np.full((len(e), 1), b, np.int64), symmetry.apply(e.coords, grid)],
-                            axis=1,
-                        )
-                        for b, e in enumerate(block)
-                    ]
-                )
-                logits = model(torch.from_numpy(coords).to(device), features)
+                # every event of the batch shares the grid: one symmetry maps them all at once
+                oriented[:, 1:] = symmetry.apply(coords[:, 1:], grid)
+                logits = model(torch.from_numpy(oriented).to(device), features)
                 scores += torch.softmax(logits.float(), dim=1).cpu().numpy()
             scores /= len(group)
         offsets = np.concatenate([[0], np.cumsum(counts)])
