@@ -56,7 +56,10 @@ def compose_event(config: SimulationConfig, rng: np.random.Generator) -> list[Pr
       the cube, isotropic;
     * stopping muons: kinetic energy flat in ``stopping_muon_ke`` (capped so that the range fits
       in 90 % of the cube), isotropic, start drawn uniformly among the points from which the
-      straight-line range ends inside the cube.
+      straight-line range ends inside the cube;
+    * ambient γ rays (``ambient_photons``), start uniform in the cube, isotropic, energy flat in
+      ``ambient_photon_mev``. None are drawn, and the generator is left untouched, when the
+      range is [0, 0], so events of configurations without them are unchanged.
 
     Parameters
     ----------
@@ -101,4 +104,10 @@ def compose_event(config: SimulationConfig, rng: np.random.Generator) -> list[Pr
         high = size - margin - np.maximum(reach, 0.0)
         start = low + rng.random(3) * (high - low)
         primaries.append(Primary(pdg, ke, start, direction))
+
+    if config.ambient_photons[1] > 0:
+        low, high = config.ambient_photons
+        for _ in range(int(rng.integers(low, high + 1))):
+            ke = _uniform(rng, config.ambient_photon_mev)
+            primaries.append(Primary(PHOTON, ke, rng.uniform(0.0, size, 3), isotropic(rng, 1)[0]))
     return primaries

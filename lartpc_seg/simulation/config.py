@@ -83,6 +83,15 @@ class SimulationConfig:
         leaves optional).
     capture_photon_mev : [float, float]
         Energy range of each capture γ, MeV (uniform; an approximation of the line spectrum).
+    ambient_photons : [int, int]
+        γ rays born anywhere in the cube (uniform position, isotropic), drawn uniformly in the
+        range: the low-energy γ activity of a cosmic-ray-exposed detector, mostly the 6.1 MeV
+        cascades of neutrons captured on ⁴⁰Ar (physics.md §4: "neutron-like blips, label
+        Shower"). Their Compton blobs are Shower in both label sets and, unlike the capture
+        γ rays, bear no relation to where a muon stopped or whether it decayed. Default [0, 0].
+    ambient_photon_mev : [float, float]
+        Energy range of each ambient γ, MeV (uniform; the lines of a capture cascade lie
+        between ~0.2 and ~4.7 MeV and sum to 6.1 MeV).
     """
 
     grid: int = 192
@@ -123,6 +132,8 @@ class SimulationConfig:
     mu_plus_fraction: float = 0.5
     capture_photons: list[int] = field(default_factory=lambda: [0, 0])
     capture_photon_mev: list[float] = field(default_factory=lambda: [0.5, 4.0])
+    ambient_photons: list[int] = field(default_factory=lambda: [0, 0])
+    ambient_photon_mev: list[float] = field(default_factory=lambda: [0.5, 4.7])
 
     def __post_init__(self) -> None:
         self._check()
