@@ -90,8 +90,8 @@ class SimulationConfig:
         Shower"). Their Compton blobs are Shower in both label sets and, unlike the capture
         γ rays, bear no relation to where a muon stopped or whether it decayed. Default [0, 0].
     ambient_photon_mev : [float, float]
-        Energy range of each ambient γ, MeV (uniform; the lines of a capture cascade lie
-        between ~0.2 and ~4.7 MeV and sum to 6.1 MeV).
+        Energy range of each ambient γ, MeV (uniform; the strongest lines of the ⁴⁰Ar(n, γ)
+        cascade, which sums to 6.1 MeV, lie between ~0.17 and ~4.7 MeV [M]).
     """
 
     grid: int = 192
