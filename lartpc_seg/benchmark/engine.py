@@ -14,7 +14,10 @@ affects far less than a ratio of medians:
   twin (dense only where its estimated memory fits), time and peak-RSS rise. Where the dense
   twin runs at grid ≥ 128 (tens of seconds per step on 2 cores) it takes part in the first 2
   rounds only. The sparse engines' peak memory is measured again in a fresh process each
-  (see :func:`train_step`).
+  (see :func:`train_step`), and the share of each sparse engine's step spent in its
+  convolutions, kernel maps included, under :mod:`torch.profiler`
+  (:func:`convolution_share`): what is left is the part of the step no convolution engine can
+  speed up.
 
 MinkowskiEngine runs with ``OPENBLAS_NUM_THREADS=1`` (set here unless already set; recorded).
 Events have ``VOXELS_PER_GRID`` voxels per unit of grid size (tracks are 1D, so the voxel count
@@ -43,7 +46,7 @@ from lartpc_seg.benchmark import cpu_model
 from lartpc_seg.io.atomic import atomic_path
 from lartpc_seg.models import DenseUResNet, UResNetConfig, build_uresnet, copy_weights
 from lartpc_seg.sparse import SparseTensor
-from lartpc_seg.sparse.layers import SubmanifoldConv3d
+from lartpc_seg.sparse.layers import KERNEL_MAP_SCOPE, SubmanifoldConv3d
 from lartpc_seg.sparse.synthetic import track_event
 
 #: voxels of a synthetic training event per unit of grid size
@@ -54,6 +57,8 @@ VOXELS_PER_GRID = 80
 DENSE_BYTES_PER_VOXEL_PER_FILTER = 150
 FULL = {"grids": [64, 128, 192], "sparse_grids": [512, 768], "runs": 5, "conv_voxels": 50_000}
 QUICK = {"grids": [64], "sparse_grids": [128], "runs": 2, "conv_voxels": 20_000}
+#: profiled training steps per sparse engine and grid (:func:`convolution_share`)
+PROFILED_STEPS = 4
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
@@ -350,6 +355,41 @@ def _sparse_steps(
     return fns, nets["builtin"]
 
 
+def _is_convolution(name: str) -> bool:
+    """Whether a profiler event is a convolution (forward or backward) or a kernel-map build."""
+    if name.startswith("autograd::engine"):  # wraps the backward nodes counted below
+        return False
+    return (
+        name == KERNEL_MAP_SCOPE
+        or name.startswith("SparseConvFunction")
+        or (name.startswith("Minkowski") and "Function" in name)
+    )
+
+
+def convolution_share(fn: Callable[[], None], steps: int = PROFILED_STEPS) -> float:
+    """Fraction of ``steps`` calls of ``fn`` spent in sparse convolutions and kernel maps.
+
+    The calls run under :mod:`torch.profiler`; a convolution's time is the total (children
+    included) of the built-in engine's autograd function and its backward node, of
+    MinkowskiEngine's ``Minkowski*Function`` ones, and of the built-in kernel-map builds
+    (:data:`~lartpc_seg.sparse.layers.KERNEL_MAP_SCOPE`; MinkowskiEngine builds its maps inside
+    its functions). These do not nest in one another. The profiler slows every operation by
+    a similar amount, so the share, not the profiled time, is what carries over.
+
+    Returns
+    -------
+    float
+        In [0, 1].
+    """
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+        for _ in range(steps):
+            fn()
+    events = prof.key_averages()
+    total = sum(e.self_cpu_time_total for e in events)
+    inside = sum(e.cpu_time_total for e in events if _is_convolution(e.key))
+    return min(1.0, inside / total) if total > 0 else 0.0
+
+
 def fresh_process_peak(
     config: dict[str, Any], grid: int, engine: str, runs: int, threads: int
 ) -> float:
@@ -422,6 +462,7 @@ def train_step(
     out.update(interleaved(fns, runs, {"dense": dense_runs}))
     for name in ("builtin", "minkowski"):
         if name in out:
+            out[name]["convolution_share"] = convolution_share(fns[name])
             out[name]["peak_mib_shared"] = out[name]["peak_mib"]
             out[name]["peak_mib"] = _peak_in_fresh_process(config, grid, name, runs)
     if with_me:
@@ -434,6 +475,30 @@ def train_step(
 
 
 ENGINES = ("builtin", "minkowski", "dense")
+
+
+def convolution_budget(step: dict[str, Any]) -> dict[str, float] | None:
+    """The built-in engine's convolution time against what a 2× lead on MinkowskiEngine allows.
+
+    Parameters
+    ----------
+    step : dict
+        One grid's entry of ``train_step`` (:func:`train_step`).
+
+    Returns
+    -------
+    dict or None
+        ``now_s``: median step time × convolution share of the built-in engine; ``rest_s``: the
+        rest of its step (normalisation, activations, loss, optimiser); ``allowed_s``: half
+        MinkowskiEngine's median step minus ``rest_s`` (negative when the rest alone exceeds
+        it). None without both engines' shares.
+    """
+    builtin, me = step.get("builtin", {}), step.get("minkowski", {})
+    if "convolution_share" not in builtin or "convolution_share" not in me:
+        return None
+    now = builtin["median_s"] * builtin["convolution_share"]
+    rest = builtin["median_s"] - now
+    return {"now_s": now, "rest_s": rest, "allowed_s": me["median_s"] / 2 - rest}
 
 
 def _ratio(a: float | None, b: float | None) -> float | None:
@@ -484,6 +549,20 @@ def format_table(results: dict[str, Any]) -> str:
         if r.get("minkowski_over_builtin"):
             cells.append(f"  {_ratio_cell(r['minkowski_over_builtin'])}")
         lines.append(f"  {grid:>5} {r['voxels']:>7} " + " ".join(cells))
+    lines += ["", "share of the sparse training step in convolutions incl. kernel maps:"]
+    for grid, r in results["train_step"].items():
+        cells = [
+            f"{name} {100 * r[name]['convolution_share']:.0f} %"
+            for name in ("builtin", "minkowski")
+            if "convolution_share" in r.get(name, {})
+        ]
+        budget = convolution_budget(r)
+        if budget is not None:
+            cells.append(
+                f"built-in convolutions {budget['now_s'] * 1e3:.0f} ms, at most "
+                f"{budget['allowed_s'] * 1e3:.0f} ms for 2x ME"
+            )
+        lines.append(f"  {grid:>5} " + " | ".join(cells))
     return "\n".join(lines)
 
 
@@ -557,6 +636,14 @@ def engine_markdown(results: dict[str, Any]) -> str:
             lines.append(
                 f"| training step, grid {grid} ({r['voxels']} voxels): MinkowskiEngine time / "
                 f"built-in time | {_ratio_cell(r['minkowski_over_builtin'])} |"
+            )
+    for grid, r in steps.items():
+        budget = convolution_budget(r)
+        if budget is not None:
+            lines.append(
+                f"| training step, grid {grid}: built-in time in convolutions incl. maps, now "
+                f"/ at most for 2× MinkowskiEngine (the rest of the step unchanged) | "
+                f"{budget['now_s'] * 1e3:.0f} / {max(budget['allowed_s'], 0.0) * 1e3:.0f} ms |"
             )
     for grid, r in steps.items():
         if "median_s" not in r.get("dense", {}):

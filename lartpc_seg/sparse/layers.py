@@ -11,6 +11,9 @@ from lartpc_seg.sparse.functional import sparse_conv
 from lartpc_seg.sparse.kernel_map import KernelMap, down_map, submanifold_map
 from lartpc_seg.sparse.tensor import SparseTensor
 
+#: name under which :mod:`torch.profiler` records the building of a kernel map
+KERNEL_MAP_SCOPE = "lartpc_seg.kernel_map"
+
 
 def _init_weight(volume: int, c_in: int, c_out: int) -> nn.Parameter:
     # He initialisation over the fan-in of one output (volume × C_in inputs)
@@ -23,7 +26,8 @@ def _submanifold_kmap(x: SparseTensor) -> KernelMap:
     key = (x.stride, "submanifold3")
     kmap = x.cache.maps.get(key)
     if kmap is None:
-        kmap = x.cache.maps[key] = submanifold_map(x.coords)
+        with torch.profiler.record_function(KERNEL_MAP_SCOPE):
+            kmap = x.cache.maps[key] = submanifold_map(x.coords)
     return kmap
 
 
@@ -32,7 +36,8 @@ def _down_kmap(x: SparseTensor) -> KernelMap:
     key = (x.stride, "down2")
     kmap = x.cache.maps.get(key)
     if kmap is None:
-        coarse, kmap = down_map(x.coords)
+        with torch.profiler.record_function(KERNEL_MAP_SCOPE):
+            coarse, kmap = down_map(x.coords)
         x.cache.maps[key] = kmap
         x.cache.coords[2 * x.stride] = coarse
     return kmap

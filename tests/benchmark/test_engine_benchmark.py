@@ -9,6 +9,9 @@ import pytest
 import torch
 
 from lartpc_seg.benchmark import engine
+from lartpc_seg.sparse import SparseTensor
+from lartpc_seg.sparse.layers import KERNEL_MAP_SCOPE, SubmanifoldConv3d
+from lartpc_seg.sparse.synthetic import track_event
 
 
 @pytest.mark.slow
@@ -52,8 +55,10 @@ def test_quick_engine_benchmark_writes_positive_figures(tmp_path):
         # the sparse engines' memory is measured again in a fresh process; both are kept
         assert r["builtin"]["peak_mib_shared"] >= 0
         assert len(r["builtin"]["runs_s"]) == 1
+        assert 0.0 < r["builtin"]["convolution_share"] <= 1.0
         if "runs_s" in r["minkowski"]:
             assert r["minkowski_over_builtin"]["median"] > 0
+            assert 0.0 < r["minkowski"]["convolution_share"] <= 1.0
     assert (tmp_path / "engine_time.png").stat().st_size > 0
     assert (tmp_path / "engine_memory.png").stat().st_size > 0
     text = engine.engine_markdown(results)
@@ -107,3 +112,61 @@ def test_engine_ratio_is_taken_round_by_round():
     fast = {"runs_s": [1.0, 4.0, 3.0]}
     assert engine.paired_ratio(slow, fast) == {"median": 2.0, "min": 1.0, "max": 2.0}
     assert engine.paired_ratio({"skipped": "not importable"}, fast) is None
+
+
+def _conv_step(voxels: int, extra_mm: int = 0):
+    """A built-in submanifold conv forward + backward, its map rebuilt each call, plus
+    ``extra_mm`` products of 400 × 400 matrices that are no convolution."""
+    g = torch.Generator().manual_seed(3)
+    coords, _ = track_event(voxels, 64, g)
+    features = torch.randn(len(coords), 16, generator=g)
+    layer = SubmanifoldConv3d(16, 16)
+    a = torch.randn(400, 400, generator=g)
+
+    def step() -> None:
+        x = SparseTensor(features.clone().requires_grad_(), coords)
+        layer(x).features.sum().backward()
+        for _ in range(extra_mm):
+            a @ a
+
+    return step
+
+
+def test_convolution_share_counts_the_convolutions_and_their_maps_only():
+    torch.set_num_threads(1)
+    conv_only = engine.convolution_share(_conv_step(3000), steps=3)
+    diluted = engine.convolution_share(_conv_step(3000, extra_mm=20), steps=3)
+    assert 0.5 < conv_only <= 1.0
+    assert 0.0 < diluted < conv_only / 2
+    assert engine._is_convolution(KERNEL_MAP_SCOPE)
+    assert engine._is_convolution("SparseConvFunctionBackward")
+    assert engine._is_convolution("MinkowskiConvolutionTransposeFunctionBackward")
+    assert not engine._is_convolution(
+        "autograd::engine::evaluate_function: SparseConvFunctionBackward"
+    )
+    assert not engine._is_convolution("aten::bmm")
+
+
+def test_convolution_budget_is_half_minkowski_minus_the_rest_of_the_step():
+    step = {
+        "builtin": {"median_s": 0.2, "convolution_share": 0.75},
+        "minkowski": {"median_s": 0.3, "convolution_share": 0.8},
+    }
+    budget = engine.convolution_budget(step)
+    assert budget == pytest.approx({"now_s": 0.15, "rest_s": 0.05, "allowed_s": 0.1})
+    assert engine.convolution_budget({"builtin": step["builtin"], "minkowski": {}}) is None
+    results = {
+        "meta": {
+            "torch": "2",
+            "threads": 2,
+            "cpu": "cpu",
+            "minkowski": "0.5.4",
+            "openblas_num_threads": "1",
+        },
+        "conv": {},
+        "train_step": {"64": {"voxels": 10, **step}},
+    }
+    assert "| training step, grid 64: built-in time in convolutions incl. maps" in (
+        engine.engine_markdown(results)
+    )
+    assert "150 / 100 ms |" in engine.engine_markdown(results)
