@@ -85,10 +85,11 @@ class SimulationConfig:
         Energy range of each capture γ, MeV (uniform; an approximation of the line spectrum).
     ambient_photons : [int, int]
         γ rays born anywhere in the cube (uniform position, isotropic), drawn uniformly in the
-        range: the low-energy γ activity of a cosmic-ray-exposed detector, mostly the 6.1 MeV
-        cascades of neutrons captured on ⁴⁰Ar (physics.md §4: "neutron-like blips, label
-        Shower"). Their Compton blobs are Shower in both label sets and, unlike the capture
-        γ rays, bear no relation to where a muon stopped or whether it decayed. Default [0, 0].
+        range: a stand-in for the low-energy γ activity of a cosmic-ray-exposed detector, such
+        as the 6.1 MeV cascades of neutrons captured on ⁴⁰Ar (physics.md §4: "neutron-like
+        blips, label Shower"); their number is a choice of the study, not a measured rate.
+        Their Compton blobs are Shower in both label sets and, unlike the capture γ rays, bear
+        no relation to where a muon stopped or whether it decayed. Default [0, 0].
     ambient_photon_mev : [float, float]
         Energy range of each ambient γ, MeV (uniform; the strongest lines of the ⁴⁰Ar(n, γ)
         cascade, which sums to 6.1 MeV, lie between ~0.17 and ~4.7 MeV [M]).
