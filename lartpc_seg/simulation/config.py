@@ -34,6 +34,11 @@ class SimulationConfig:
         (LArCV2 ``SegLabelFiveTypes``), so a δ ray or Michel electron owns every voxel it
         touches, the track's included; or ``dominant``, the class of the particle that deposited
         the most energy there.
+    delta_min_voxels : int
+        A δ ray with fewer voxels of its own (voxels its track did not also deposit in) is
+        labelled as the track that emitted it, the rule of DeepLearnPhysics' label maker
+        (Supera ``DeltaSize``, default 10): below ~3 MeV a δ electron stays inside the track's
+        1-2-voxel width. 0 (default) keeps every δ ray above ``delta_cut_mev`` as delta.
     transverse_sigma_vox : float
         Gaussian spread (per axis, voxels) of every deposit point: diffusion, which makes tracks
         1–2 voxels wide (physics.md §5).
@@ -98,6 +103,7 @@ class SimulationConfig:
     grid: int = 192
     voxel_threshold_mev: float = 0.02
     voxel_label: str = "priority"
+    delta_min_voxels: int = 0
     transverse_sigma_vox: float = 0.4
     step_mm: float = 0.6
     landau_sigma: float = 0.6
@@ -148,6 +154,7 @@ class SimulationConfig:
             "landau_sigma",
             "photon_cut_mev",
             "stopping_muon_margin_vox",
+            "delta_min_voxels",
         ):
             if getattr(self, name) < 0:
                 raise ValueError(f"SimulationConfig.{name} must be >= 0, got {getattr(self, name)}")

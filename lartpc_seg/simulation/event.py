@@ -52,7 +52,8 @@ def simulate_primaries(
     Event
         Voxels (unique, inside the grid, energy above the threshold), original labels (by
         ``config.voxel_label``: the highest deposit label of the particles in the voxel, or
-        that of its dominant particle), relabeled labels, particle table.
+        that of its dominant particle; δ rays with fewer than ``config.delta_min_voxels``
+        voxels of their own labelled as their track), relabeled labels, particle table.
     """
     transport = Transport(config, rng)
     for p in primaries:
@@ -69,6 +70,8 @@ def simulate_primaries(
         config.transverse_sigma_vox,
         config.voxel_threshold_mev,
         config.voxel_label,
+        store.parent[: store.n],
+        config.delta_min_voxels,
     )
     return Event(
         event=int(event),

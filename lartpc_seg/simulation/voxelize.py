@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lartpc_seg.labels import Label
+
 #: Rules for the label of a voxel that several particles deposited in (``SimulationConfig.
 #: voxel_label``). ``priority``: the highest class of any of them (Michel > delta > shower >
 #: MIP > HIP), the rule of the labels of the paper's data (LArCV2 ``SegLabelFiveTypes``,
@@ -49,6 +51,8 @@ def voxelize(
     sigma_vox: float,
     threshold_mev: float,
     rule: str = "priority",
+    particle_parent: np.ndarray | None = None,
+    delta_min_voxels: int = 0,
 ) -> Voxels:
     """Diffuse, voxelise and sum the deposit points of one event.
 
@@ -77,9 +81,19 @@ def voxelize(
     rule : str
         ``priority`` (highest class present, the paper's data) or ``dominant`` (class of the
         particle that deposited most).
+    particle_parent : (P,) int, optional
+        Parent index of every particle (-1 for a primary; a parent precedes its children).
+        Needed when ``delta_min_voxels > 0``.
+    delta_min_voxels : int
+        A δ ray whose voxels not shared with the track that emitted it are fewer than this is
+        labelled as that track (see :func:`merged_delta_labels`); 0 keeps every δ ray.
     """
     if rule not in VOXEL_LABEL_RULES:
         raise ValueError(f"voxel label rule must be one of {VOXEL_LABEL_RULES}, got {rule!r}")
+    if delta_min_voxels < 0:
+        raise ValueError(f"delta_min_voxels must be >= 0, got {delta_min_voxels}")
+    if delta_min_voxels > 0 and particle_parent is None:
+        raise ValueError("delta_min_voxels > 0 needs particle_parent")
     n_particles = max(len(particle_label), 1)
     if sigma_vox > 0:
         points_vox = points_vox + rng.normal(0.0, sigma_vox, points_vox.shape)
@@ -97,11 +111,20 @@ def voxelize(
     # dominant particle: sort the pairs by voxel, then by decreasing energy; take each first
     order = np.lexsort((-pair_energy, pair_voxel))
     dominant = pair_part[order[first]]
+    keep = voxel_energy >= threshold_mev
+    if delta_min_voxels > 0:
+        kept_pair = np.repeat(keep, np.diff(np.append(first, len(pair_key))))
+        particle_label = merged_delta_labels(
+            particle_label,
+            np.asarray(particle_parent, np.int64),
+            pair_voxel[kept_pair],
+            pair_part[kept_pair],
+            delta_min_voxels,
+        )
     if rule == "priority":
         label = np.maximum.reduceat(particle_label[pair_part], first) if len(first) else dominant
     else:
         label = particle_label[dominant]
-    keep = voxel_energy >= threshold_mev
     voxel_key = voxel_key[keep]
     coords = np.stack(
         [voxel_key // (grid * grid), (voxel_key // grid) % grid, voxel_key % grid], axis=1
@@ -113,3 +136,86 @@ def voxelize(
         label=np.asarray(label)[keep].astype(np.int8),
         edep=edep,
     )
+
+
+def delta_groups(particle_label: np.ndarray, particle_parent: np.ndarray) -> np.ndarray:
+    """The δ ray each particle's deposits belong to: the index of its root, -1 for none.
+
+    A root is a particle with the delta deposit label whose parent has another one (the δ
+    electron a track knocked out); its descendants with the delta label (its bremsstrahlung
+    photons and their electrons) belong to it.
+
+    Parameters
+    ----------
+    particle_label : (P,) int
+        Deposit class of every particle.
+    particle_parent : (P,) int
+        Parent index of every particle, -1 for a primary.
+
+    Returns
+    -------
+    (P,) int64
+    """
+    parent = np.asarray(particle_parent, np.int64)
+    is_delta = np.asarray(particle_label) == Label.DELTA
+    has_parent = parent >= 0
+    parent_is_delta = np.zeros_like(is_delta)
+    parent_is_delta[has_parent] = is_delta[parent[has_parent]]
+    up = np.where(is_delta & parent_is_delta, parent, np.arange(len(parent)))
+    while True:
+        nxt = up[up]
+        if np.array_equal(nxt, up):
+            break
+        up = nxt
+    return np.where(is_delta, up, -1)
+
+
+def merged_delta_labels(
+    particle_label: np.ndarray,
+    particle_parent: np.ndarray,
+    pair_voxel: np.ndarray,
+    pair_part: np.ndarray,
+    min_voxels: int,
+) -> np.ndarray:
+    """Deposit labels with the δ rays too small to stand out given their track's label.
+
+    DeepLearnPhysics' label maker (Supera, ``SuperaMCParticleCluster::MergeShowerDeltas``,
+    parameter ``DeltaSize``, default 10) merges a δ ray into the track that emitted it when
+    fewer than ``DeltaSize`` of its voxels are not also voxels of that track: such a δ ray
+    (below ~3 MeV, shorter than ~4 voxels) lies inside the track's 1-2-voxel width and is part
+    of its deposit. Here the whole δ ray (see :func:`delta_groups`) then takes its track's label.
+
+    Parameters
+    ----------
+    particle_label : (P,) int
+        Deposit class of every particle.
+    particle_parent : (P,) int
+        Parent index of every particle, -1 for a primary.
+    pair_voxel, pair_part : (M,) int
+        The distinct (voxel key, particle) pairs of the deposits in kept voxels.
+    min_voxels : int
+        Fewest own voxels a δ ray keeps its label with.
+
+    Returns
+    -------
+    (P,) array of the dtype of ``particle_label``
+    """
+    label = np.array(particle_label, copy=True)
+    root = delta_groups(label, particle_parent)
+    emitter = np.where(root >= 0, np.asarray(particle_parent)[np.maximum(root, 0)], -1)
+    in_group = root[pair_part] >= 0
+    if not in_group.any():
+        return label
+    n = len(label) + 1
+    track_keys = pair_voxel * n + pair_part
+    group = root[pair_part[in_group]]
+    voxel = pair_voxel[in_group]
+    group_voxel = np.unique(voxel * n + group)
+    g, v = group_voxel % n, group_voxel // n
+    shared = (emitter[g] >= 0) & np.isin(v * n + emitter[g], track_keys)
+    own = np.bincount(g[~shared], minlength=len(label))
+    roots = np.unique(g)
+    small = roots[(own[roots] < min_voxels) & (emitter[roots] >= 0)]
+    members = np.isin(root, small)
+    label[members] = label[emitter[root[members]]]
+    return label

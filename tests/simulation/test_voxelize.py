@@ -80,3 +80,103 @@ def test_priority_labels_contain_the_dominant_ones():
         assert (pri.label >= dom.label).all()
         raised += int((pri.label > dom.label).sum())
     assert raised > 0
+
+
+# Particle table of the δ-ray merging tests: 0 a muon, 1 a δ ray it emitted, 2 a photon of
+# the δ ray (deposit label delta), 3 a second δ ray of the muon, 4 a proton.
+MERGE_LABEL = np.array([Label.MIP, Label.DELTA, Label.DELTA, Label.DELTA, Label.HIP], np.int8)
+MERGE_PARENT = np.array([-1, 0, 1, 0, -1])
+
+
+def _merge_event(min_voxels):
+    """A muon along x; δ 1 shares 2 of its voxels and has 3 own (one from its photon 2);
+    δ 3 shares 1 and has 12 own; the proton stands alone."""
+    points, particle = [], []
+    for x in range(20):
+        points.append([x + 0.5, 1.5, 1.5])
+        particle.append(0)
+    for p in ([3.5, 1.5, 1.5], [4.5, 1.5, 1.5], [4.5, 2.5, 1.5], [4.5, 3.5, 1.5]):
+        points.append(p)
+        particle.append(1)
+    points.append([4.5, 4.5, 1.5])
+    particle.append(2)
+    points.append([10.5, 1.5, 1.5])
+    particle.append(3)
+    for y in range(2, 14):
+        points.append([10.5, y + 0.5, 2.5])
+        particle.append(3)
+    points.append([30.5, 30.5, 30.5])
+    particle.append(4)
+    return voxelize(
+        np.random.default_rng(0),
+        np.asarray(points, float),
+        np.full(len(points), 0.5),
+        np.asarray(particle),
+        MERGE_LABEL,
+        grid=32,
+        sigma_vox=0.0,
+        threshold_mev=0.05,
+        particle_parent=MERGE_PARENT,
+        delta_min_voxels=min_voxels,
+    )
+
+
+def _label_at(vox, xyz):
+    return int(vox.label[np.flatnonzero((vox.coords == xyz).all(axis=1))[0]])
+
+
+def test_delta_groups_follow_the_cascade_to_the_delta_electron():
+    from lartpc_seg.simulation.voxelize import delta_groups
+
+    np.testing.assert_array_equal(delta_groups(MERGE_LABEL, MERGE_PARENT), [-1, 1, 1, 3, -1])
+    # a longer chain: 0 MIP -> 1 δ -> 2 δ -> 3 δ; 4 shower from the muon
+    labels = np.array([Label.MIP, Label.DELTA, Label.DELTA, Label.DELTA, Label.SHOWER])
+    np.testing.assert_array_equal(delta_groups(labels, [-1, 0, 1, 2, 0]), [-1, 1, 1, 1, -1])
+
+
+def test_a_delta_ray_with_too_few_own_voxels_takes_its_tracks_label():
+    kept = _merge_event(0)
+    merged = _merge_event(4)
+    np.testing.assert_array_equal(kept.coords, merged.coords)
+    np.testing.assert_array_equal(kept.part, merged.part)
+    # δ 1 (3 own voxels, its photon's included) is merged at 4, kept at 3
+    for xyz in ([3, 1, 1], [4, 1, 1], [4, 2, 1], [4, 3, 1], [4, 4, 1]):
+        assert _label_at(kept, xyz) == Label.DELTA
+        assert _label_at(merged, xyz) == Label.MIP
+    assert _label_at(_merge_event(3), [4, 4, 1]) == Label.DELTA
+    # δ 3 (12 own voxels) stays delta, the shared voxel included; the proton is untouched
+    assert _label_at(merged, [10, 1, 1]) == Label.DELTA
+    assert _label_at(merged, [10, 13, 2]) == Label.DELTA
+    assert _label_at(_merge_event(13), [10, 13, 2]) == Label.MIP
+    assert _label_at(merged, [30, 30, 30]) == Label.HIP
+    assert (merged.label != kept.label).sum() == 5
+
+
+def test_delta_merging_needs_the_parents_and_a_non_negative_size():
+    with pytest.raises(ValueError, match="particle_parent"):
+        voxelize(
+            np.random.default_rng(0),
+            np.asarray(POINTS, float),
+            np.asarray(ENERGY, float),
+            np.asarray(PARTICLE),
+            PARTICLE_LABEL,
+            grid=8,
+            sigma_vox=0.0,
+            threshold_mev=0.05,
+            delta_min_voxels=10,
+        )
+    with pytest.raises(ValueError, match="delta_min_voxels"):
+        SimulationConfig(delta_min_voxels=-1)
+
+
+def test_simulated_delta_merging_changes_only_small_delta_labels():
+    base = {"grid": 96, "cosmic_tracks": [3, 3], "stopping_muons": [1, 1]}
+    plain = simulate_event(SimulationConfig.from_dict(base), 5, 0)
+    merged = simulate_event(SimulationConfig.from_dict({**base, "delta_min_voxels": 10}), 5, 0)
+    np.testing.assert_array_equal(plain.coords, merged.coords)
+    np.testing.assert_array_equal(plain.energy, merged.energy)
+    changed = plain.label != merged.label
+    assert changed.any()
+    assert (plain.label[changed] == Label.DELTA).all()
+    assert np.isin(merged.label[changed], [Label.HIP, Label.MIP]).all()
+    assert (merged.label == Label.DELTA).any()
