@@ -9,6 +9,10 @@ from lartpc_seg.cli import dispatch
 #: command → (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "accuracy": ("analysis.accuracy", "per-class accuracy table and confusion matrices"),
+    "accuracy-by-energy": (
+        "analysis.energy_accuracy",
+        "delta-ray or Michel accuracy by the true energy of the electron",
+    ),
     "curves": ("analysis.curves", "training curves of the variants on one figure"),
     "michel": ("analysis.michel_command", "Michel electron candidates, matching and energies"),
     "michel-table": ("analysis.michel_table", "Michel purity/efficiency table of all variants"),

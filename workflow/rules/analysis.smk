@@ -51,6 +51,32 @@ rule accuracy:
         " --plots results/plots/accuracy > {log} 2>&1"
 
 
+rule accuracy_by_energy:
+    input:
+        events=shard_files("test"),
+        predictions=[p for v in accuracy_variants() for p in predictions(v)],
+    output:
+        report(
+            multiext("results/tables/accuracy_by_energy_{cls}", ".csv", ".md", ".tex"),
+            caption="../report/accuracy_by_energy.rst",
+            category="Accuracy",
+        ),
+    wildcard_constraints:
+        cls="delta|michel",
+    params:
+        columns=" ".join(f"--column {c}={v}:{lab}" for c, (v, lab) in accuracy_columns().items()),
+        predictions=" ".join(
+            f"--predictions {v}=" + ",".join(predictions(v))
+            for v in accuracy_variants()
+        ),
+    log:
+        "logs/accuracy_by_energy_{cls}.log",
+    shell:
+        "{PY} analysis accuracy-by-energy --class {wildcards.cls} --events {input.events:q}"
+        " {params.columns} {params.predictions} --out results/tables/accuracy_by_energy_{wildcards.cls}"
+        " > {log} 2>&1"
+
+
 rule training_curves:
     input:
         expand("results/train/{variant}/log.csv", variant=variants()),
@@ -149,6 +175,7 @@ rule michel_table:
 def analysis_outputs():
     return [
         "results/tables/accuracy.csv",
+        *expand("results/tables/accuracy_by_energy_{cls}.csv", cls=["delta", "michel"]),
         "results/plots/training_curves.png",
         "results/tables/michel.csv",
     ]

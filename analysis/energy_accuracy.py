@@ -1,0 +1,298 @@
+"""Accuracy of an electron class by the true kinetic energy of the electron each voxel is from.
+
+Command line::
+
+    python -m analysis accuracy-by-energy --class delta \\
+        --events data/test/0.root data/test/1.root \\
+        --predictions relabeled=results/predictions/relabeled/0.root,... \\
+        --column relabeled_relabeled=relabeled:relabel \\
+        --bins 1 2 3 5 10 30 100 --out results/tables/accuracy_by_energy_delta
+
+The voxels of true class ``delta`` (or ``michel``) are binned by the initial kinetic energy of
+their electron: the nearest particle of that class among the voxel's dominant particle and its
+ancestors (``part_parent``), so a δ ray's bremsstrahlung photons' voxels count with the δ ray.
+A voxel whose dominant particle descends from no such electron (a voxel a δ ray shares with the
+track it leaves, where the track deposited more: the voxel label takes the highest class) has
+its own row. Each column gives the share of the class's voxels in a row and the non-zero
+accuracy there. Writes ``<out>.{csv,md,tex}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import itertools
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from analysis.accuracy import STUDY_COLUMNS, TRUTHS, AccuracyColumn, parse_column
+from analysis.arguments import named_paths
+from lartpc_seg.errors import InputError
+from lartpc_seg.io.events import EventFile, ParticleTable
+from lartpc_seg.io.predictions import PredictionFile
+from lartpc_seg.labels import Label
+
+__all__ = [
+    "CLASSES",
+    "DEFAULT_BINS_MEV",
+    "EnergyBinCounts",
+    "count_by_energy",
+    "electron_energy",
+    "run",
+    "source_electron",
+]
+
+#: Classes the command bins, by their name on the command line.
+CLASSES = {"delta": Label.DELTA, "michel": Label.MICHEL}
+
+#: Default bin edges, MeV: δ rays above the simulator's 1 MeV cut (physics.md §3: ~1.5 voxels at
+#: 1 MeV, ~4 at 3 MeV), Michel electrons up to the 52.8 MeV end point.
+DEFAULT_BINS_MEV = {
+    "delta": [1.0, 2.0, 3.0, 5.0, 10.0, 30.0, 1000.0],
+    "michel": [0.0, 10.0, 20.0, 30.0, 40.0, 50.0, 60.0],
+}
+
+
+def source_electron(particles: ParticleTable, cls: Label) -> np.ndarray:
+    """For every particle, the nearest of itself and its ancestors whose class is ``cls``.
+
+    Parameters
+    ----------
+    particles : ParticleTable
+    cls : Label
+
+    Returns
+    -------
+    (P,) int64
+        Particle index, -1 where no particle of the chain has class ``cls``.
+    """
+    parent = np.asarray(particles.parent, np.int64)
+    is_cls = np.asarray(particles.cls) == cls
+    up = np.where(is_cls, np.arange(len(parent)), parent)
+    while True:
+        valid = up >= 0
+        unresolved = valid.copy()
+        unresolved[valid] = ~is_cls[up[valid]]
+        if not unresolved.any():
+            return up
+        up[unresolved] = parent[up[unresolved]]
+
+
+def electron_energy(part: np.ndarray, particles: ParticleTable, cls: Label) -> np.ndarray:
+    """Initial kinetic energy (MeV) of the ``cls`` electron of each voxel, NaN where none.
+
+    Parameters
+    ----------
+    part : (N,) int
+        Dominant particle of each voxel (``vox_part``).
+    particles : ParticleTable
+    cls : Label
+    """
+    source = source_electron(particles, cls)[np.asarray(part, np.int64)]
+    energy = np.full(len(source), np.nan)
+    found = source >= 0
+    energy[found] = particles.ke[source[found]]
+    return energy
+
+
+@dataclass
+class EnergyBinCounts:
+    """True and correctly predicted voxels of one column by energy row.
+
+    Rows are the bins ``[edges[i], edges[i+1])``, then "outside the bins", then "no electron of
+    the class" (the voxel's dominant particle does not descend from one); the tables leave out
+    these two when they hold no voxel.
+
+    Attributes
+    ----------
+    column : AccuracyColumn
+    edges : (B + 1,) float
+        Bin edges, MeV.
+    total, right : (B + 2,) int64
+        Voxels of the class per row, and those predicted as the class.
+    """
+
+    column: AccuracyColumn
+    edges: np.ndarray
+    total: np.ndarray
+    right: np.ndarray
+
+    def row_names(self) -> list[str]:
+        """``"2–3 MeV"`` for each bin, then the two extra rows."""
+        names = [f"{_mev(a)}–{_mev(b)} MeV" for a, b in itertools.pairwise(self.edges)]
+        return [*names, "outside the bins", "no electron of the class"]
+
+
+def _mev(value: float) -> str:
+    return f"{value:g}"
+
+
+def _row_index(energy: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    n_bins = len(edges) - 1
+    index = np.searchsorted(edges, energy, side="right") - 1
+    index = np.where((index < 0) | (index >= n_bins), n_bins, index)
+    return np.where(np.isnan(energy), n_bins + 1, index)
+
+
+def count_by_energy(
+    event_paths: list[Path],
+    predictions: dict[str, list[Path]],
+    columns: list[AccuracyColumn],
+    cls: Label,
+    edges: np.ndarray,
+) -> list[EnergyBinCounts]:
+    """Count the class's true and correctly predicted voxels by electron energy, per column.
+
+    Parameters
+    ----------
+    event_paths : list of Path
+        Test event files, in order.
+    predictions : dict of str to list of Path
+        Prediction files of each variant, aligned one to one with ``event_paths``.
+    columns : list of AccuracyColumn
+    cls : Label
+    edges : (B + 1,) float
+        Increasing bin edges, MeV.
+
+    Raises
+    ------
+    InputError
+        A column whose variant has no predictions, a variant with the wrong number of files, or
+        a prediction file not aligned with its event file.
+    """
+    for column in columns:
+        files = predictions.get(column.variant)
+        if files is None or len(files) != len(event_paths):
+            raise InputError(
+                None,
+                f"column '{column.key}' needs one prediction file of variant "
+                f"'{column.variant}' per event file ({len(event_paths)})",
+                field="--predictions",
+            )
+    n_rows = len(edges) + 1
+    total = {c.key: np.zeros(n_rows, np.int64) for c in columns}
+    right = {c.key: np.zeros(n_rows, np.int64) for c in columns}
+    used = sorted({c.variant for c in columns})
+    for index, event_path in enumerate(event_paths):
+        with contextlib.ExitStack() as stack:
+            events = stack.enter_context(EventFile(event_path))
+            files = {
+                v: stack.enter_context(PredictionFile(predictions[v][index], events=events))
+                for v in used
+            }
+            preds = {v: f.read() for v, f in files.items()}
+            for k, event in enumerate(events.read()):
+                rows = _row_index(electron_energy(event.part, event.particles, cls), edges)
+                for column in columns:
+                    truth = getattr(event, TRUTHS[column.truth]) == cls
+                    hit = truth & (preds[column.variant][k].pred == cls)
+                    total[column.key] += np.bincount(rows[truth], minlength=n_rows)
+                    right[column.key] += np.bincount(rows[hit], minlength=n_rows)
+    return [EnergyBinCounts(c, edges, total[c.key], right[c.key]) for c in columns]
+
+
+def _percent(part: int, whole: int) -> float:
+    return 100.0 * part / whole if whole else math.nan
+
+
+def write_outputs(results: list[EnergyBinCounts], cls_name: str, stem: Path) -> None:
+    """``<stem>.{csv,md,tex}``: per row, each column's share of the class and its accuracy."""
+    from analysis.tables import write_table
+
+    columns = ["energy"]
+    for r in results:
+        columns += [f"{r.column.key}_share", r.column.key]
+    rows = []
+    n_bins = len(results[0].edges) - 1
+    for i, name in enumerate(results[0].row_names()):
+        if i >= n_bins and not any(r.total[i] for r in results):
+            continue
+        row: dict[str, object] = {"energy": name}
+        for r in results:
+            row[f"{r.column.key}_share"] = _percent(int(r.total[i]), int(r.total.sum()))
+            row[r.column.key] = _percent(int(r.right[i]), int(r.total[i]))
+        rows.append(row)
+    caption = (
+        f"Non-zero accuracy of the {cls_name} voxels by the initial kinetic energy of their "
+        f"electron, percent, with the share of the class's voxels in each row (train → test "
+        f"labels); no bootstrap intervals."
+    )
+    write_table(rows, columns, stem, caption, formats=("csv",))
+    display = []
+    for row in rows:
+        shown: dict[str, object] = {"energy": row["energy"]}
+        for r in results:
+            key = r.column.key
+            share, acc = row[f"{key}_share"], row[key]
+            shown[r.column.title] = (
+                "—" if math.isnan(share) or share == 0 else f"{acc:.1f} ({share:.1f} %)"
+            )
+        display.append(shown)
+    write_table(
+        display,
+        ["energy", *(r.column.title for r in results)],
+        stem,
+        caption + " Cells: accuracy (share of the class's voxels).",
+        formats=("md", "tex"),
+    )
+
+
+def configure_parser(parser: argparse.ArgumentParser) -> None:
+    """Add the options of ``python -m analysis accuracy-by-energy``."""
+    parser.add_argument(
+        "--class", dest="cls", choices=list(CLASSES), required=True, help="class to bin"
+    )
+    parser.add_argument("--events", nargs="+", type=Path, required=True, metavar="FILE")
+    parser.add_argument(
+        "--predictions",
+        action="append",
+        type=named_paths,
+        required=True,
+        metavar="VARIANT=PATH[,PATH...]",
+        help="prediction files of a variant, one per event file, same order (repeat per variant)",
+    )
+    parser.add_argument(
+        "--column",
+        action="append",
+        type=parse_column,
+        default=None,
+        metavar="KEY=VARIANT:TRUTH",
+        help="as in `python -m analysis accuracy` (default: the study's four columns)",
+    )
+    parser.add_argument(
+        "--bins",
+        nargs="+",
+        type=float,
+        default=None,
+        metavar="MEV",
+        help="increasing bin edges, MeV (default: "
+        + "; ".join(f"{k} {' '.join(map(_mev, v))}" for k, v in DEFAULT_BINS_MEV.items())
+        + ")",
+    )
+    parser.add_argument("--out", type=Path, required=True, metavar="STEM")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Bin, count and write the table."""
+    edges = np.asarray(args.bins if args.bins else DEFAULT_BINS_MEV[args.cls], float)
+    if len(edges) < 2 or not np.all(np.diff(edges) > 0):
+        raise InputError(
+            None, f"need at least two increasing edges, got {edges.tolist()}", field="--bins"
+        )
+    predictions = dict(args.predictions)
+    columns = args.column or [
+        AccuracyColumn(key, variant, truth) for key, (variant, truth) in STUDY_COLUMNS.items()
+    ]
+    results = count_by_energy(list(args.events), predictions, columns, CLASSES[args.cls], edges)
+    write_outputs(results, args.cls, args.out)
+    for r in results:
+        cells = ", ".join(
+            f"{name} {_percent(int(right), int(total)):.1f}"
+            for name, right, total in zip(r.row_names(), r.right, r.total, strict=True)
+            if total
+        )
+        print(f"{r.column.title}: {cells}")
+    return 0
