@@ -424,16 +424,8 @@ def parse_column(text: str) -> AccuracyColumn:
     return AccuracyColumn(key=key, variant=variant, truth=truth)
 
 
-def configure_parser(parser: argparse.ArgumentParser) -> None:
-    """Add the options of ``python -m analysis accuracy``."""
-    parser.add_argument(
-        "--events",
-        nargs="+",
-        type=Path,
-        required=True,
-        metavar="FILE",
-        help="test event files, in order",
-    )
+def add_prediction_options(parser: argparse.ArgumentParser) -> None:
+    """``--predictions VARIANT=PATHS`` and ``--column KEY=VARIANT:TRUTH``, repeatable."""
     parser.add_argument(
         "--predictions",
         action="append",
@@ -454,6 +446,19 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         "regular_relabeled=regular:relabel, relabeled_relabeled=relabeled:"
         "relabel, weighted_relabeled=weighted:relabel)",
     )
+
+
+def configure_parser(parser: argparse.ArgumentParser) -> None:
+    """Add the options of ``python -m analysis accuracy``."""
+    parser.add_argument(
+        "--events",
+        nargs="+",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help="test event files, in order",
+    )
+    add_prediction_options(parser)
     parser.add_argument(
         "--out",
         type=Path,

@@ -28,8 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from analysis.accuracy import STUDY_COLUMNS, TRUTHS, AccuracyColumn, parse_column
-from analysis.arguments import named_paths
+from analysis.accuracy import STUDY_COLUMNS, TRUTHS, AccuracyColumn, add_prediction_options
 from lartpc_seg.errors import InputError
 from lartpc_seg.io.events import EventFile, ParticleTable
 from lartpc_seg.io.predictions import PredictionFile
@@ -246,22 +245,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         "--class", dest="cls", choices=list(CLASSES), required=True, help="class to bin"
     )
     parser.add_argument("--events", nargs="+", type=Path, required=True, metavar="FILE")
-    parser.add_argument(
-        "--predictions",
-        action="append",
-        type=named_paths,
-        required=True,
-        metavar="VARIANT=PATH[,PATH...]",
-        help="prediction files of a variant, one per event file, same order (repeat per variant)",
-    )
-    parser.add_argument(
-        "--column",
-        action="append",
-        type=parse_column,
-        default=None,
-        metavar="KEY=VARIANT:TRUTH",
-        help="as in `python -m analysis accuracy` (default: the study's four columns)",
-    )
+    add_prediction_options(parser)
     parser.add_argument(
         "--bins",
         nargs="+",
