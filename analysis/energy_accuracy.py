@@ -20,7 +20,6 @@ accuracy there. Writes ``<out>.{csv,md,tex}``.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import itertools
 import math
 from dataclasses import dataclass
@@ -28,10 +27,15 @@ from pathlib import Path
 
 import numpy as np
 
-from analysis.accuracy import STUDY_COLUMNS, TRUTHS, AccuracyColumn, add_prediction_options
+from analysis.accuracy import (
+    STUDY_COLUMNS,
+    TRUTHS,
+    AccuracyColumn,
+    add_prediction_options,
+    aligned_files,
+)
 from lartpc_seg.errors import InputError
-from lartpc_seg.io.events import EventFile, ParticleTable
-from lartpc_seg.io.predictions import PredictionFile
+from lartpc_seg.io.events import ParticleTable
 from lartpc_seg.labels import Label
 
 __all__ = [
@@ -162,34 +166,18 @@ def count_by_energy(
         A column whose variant has no predictions, a variant with the wrong number of files, or
         a prediction file not aligned with its event file.
     """
-    for column in columns:
-        files = predictions.get(column.variant)
-        if files is None or len(files) != len(event_paths):
-            raise InputError(
-                None,
-                f"column '{column.key}' needs one prediction file of variant "
-                f"'{column.variant}' per event file ({len(event_paths)})",
-                field="--predictions",
-            )
     n_rows = len(edges) + 1
     total = {c.key: np.zeros(n_rows, np.int64) for c in columns}
     right = {c.key: np.zeros(n_rows, np.int64) for c in columns}
-    used = sorted({c.variant for c in columns})
-    for index, event_path in enumerate(event_paths):
-        with contextlib.ExitStack() as stack:
-            events = stack.enter_context(EventFile(event_path))
-            files = {
-                v: stack.enter_context(PredictionFile(predictions[v][index], events=events))
-                for v in used
-            }
-            preds = {v: f.read() for v, f in files.items()}
-            for k, event in enumerate(events.read()):
-                rows = _row_index(electron_energy(event.part, event.particles, cls), edges)
-                for column in columns:
-                    truth = getattr(event, TRUTHS[column.truth]) == cls
-                    hit = truth & (preds[column.variant][k].pred == cls)
-                    total[column.key] += np.bincount(rows[truth], minlength=n_rows)
-                    right[column.key] += np.bincount(rows[hit], minlength=n_rows)
+    for events, files in aligned_files(event_paths, predictions, columns):
+        preds = {v: f.read() for v, f in files.items()}
+        for k, event in enumerate(events.read()):
+            rows = _row_index(electron_energy(event.part, event.particles, cls), edges)
+            for column in columns:
+                truth = getattr(event, TRUTHS[column.truth]) == cls
+                hit = truth & (preds[column.variant][k].pred == cls)
+                total[column.key] += np.bincount(rows[truth], minlength=n_rows)
+                right[column.key] += np.bincount(rows[hit], minlength=n_rows)
     return [EnergyBinCounts(c, edges, total[c.key], right[c.key]) for c in columns]
 
 

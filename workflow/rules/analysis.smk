@@ -19,10 +19,22 @@ def accuracy_variants():
     return list(dict.fromkeys(v for v, _ in accuracy_columns().values()))
 
 
+def accuracy_predictions():
+    """Prediction files of every scored variant (the input of the accuracy rules)."""
+    return [p for v in accuracy_variants() for p in predictions(v)]
+
+
+def accuracy_arguments():
+    """The ``--column`` and ``--predictions`` options of the accuracy commands."""
+    columns = [f"--column {c}={v}:{lab}" for c, (v, lab) in accuracy_columns().items()]
+    files = [f"--predictions {v}=" + ",".join(predictions(v)) for v in accuracy_variants()]
+    return " ".join(columns + files)
+
+
 rule accuracy:
     input:
         events=shard_files("test"),
-        predictions=[p for v in accuracy_variants() for p in predictions(v)],
+        predictions=accuracy_predictions(),
     output:
         report(
             multiext("results/tables/accuracy", ".csv", ".md", ".tex"),
@@ -36,17 +48,13 @@ rule accuracy:
             category="Accuracy",
         ),
     params:
-        columns=" ".join(f"--column {c}={v}:{lab}" for c, (v, lab) in accuracy_columns().items()),
-        predictions=" ".join(
-            f"--predictions {v}=" + ",".join(predictions(v))
-            for v in accuracy_variants()
-        ),
+        scored=accuracy_arguments(),
         bootstrap=config["analysis"]["bootstrap"],
         seed=config["seed"],
     log:
         "logs/accuracy.log",
     shell:
-        "{PY} analysis accuracy --events {input.events:q} {params.columns} {params.predictions}"
+        "{PY} analysis accuracy --events {input.events:q} {params.scored}"
         " --bootstrap {params.bootstrap} --seed {params.seed} --out results/tables/accuracy"
         " --plots results/plots/accuracy > {log} 2>&1"
 
@@ -54,7 +62,7 @@ rule accuracy:
 rule accuracy_by_energy:
     input:
         events=shard_files("test"),
-        predictions=[p for v in accuracy_variants() for p in predictions(v)],
+        predictions=accuracy_predictions(),
     output:
         report(
             multiext("results/tables/accuracy_by_energy_{cls}", ".csv", ".md", ".tex"),
@@ -64,16 +72,12 @@ rule accuracy_by_energy:
     wildcard_constraints:
         cls="delta|michel",
     params:
-        columns=" ".join(f"--column {c}={v}:{lab}" for c, (v, lab) in accuracy_columns().items()),
-        predictions=" ".join(
-            f"--predictions {v}=" + ",".join(predictions(v))
-            for v in accuracy_variants()
-        ),
+        scored=accuracy_arguments(),
     log:
         "logs/accuracy_by_energy_{cls}.log",
     shell:
         "{PY} analysis accuracy-by-energy --class {wildcards.cls} --events {input.events:q}"
-        " {params.columns} {params.predictions} --out results/tables/accuracy_by_energy_{wildcards.cls}"
+        " {params.scored} --out results/tables/accuracy_by_energy_{wildcards.cls}"
         " > {log} 2>&1"
 
 
