@@ -36,6 +36,7 @@ from lartpc_seg.io.atomic import atomic_path
 from lartpc_seg.io.events import EventFile
 from lartpc_seg.io.predictions import PredictionFile
 from lartpc_seg.labels import NUM_CLASSES, Label
+from lartpc_seg.options import non_negative_int, probability
 
 __all__ = [
     "PAPER_ACCURACY_PCT",
@@ -496,13 +497,13 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--bootstrap",
-        type=int,
+        type=non_negative_int,
         default=1000,
         metavar="N",
         help="bootstrap resamples of the events for the intervals (0: none)",
     )
-    parser.add_argument("--level", type=float, default=0.95, help="coverage of the intervals")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the bootstrap")
+    parser.add_argument("--level", type=probability, default=0.95, help="coverage of the intervals")
+    parser.add_argument("--seed", type=non_negative_int, default=0, help="seed of the bootstrap")
     add_data_option(parser)
 
 

@@ -35,6 +35,7 @@ from lartpc_seg.errors import InputError
 from lartpc_seg.io.atomic import atomic_path
 from lartpc_seg.io.events import EventFile
 from lartpc_seg.io.predictions import PredictionFile
+from lartpc_seg.options import positive_int
 
 #: Confidence level of every interval.
 CONFIDENCE = 0.95
@@ -62,8 +63,8 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         metavar="FILE.json",
         help="fit the energy scale (true KE vs voxel sum of matched candidates) and write it",
     )
-    parser.add_argument("--threads", type=int, default=1, help="worker processes")
-    parser.add_argument("--chunk", type=int, default=200, help="events per task")
+    parser.add_argument("--threads", type=positive_int, default=1, help="worker processes")
+    parser.add_argument("--chunk", type=positive_int, default=200, help="events per task")
     add_data_option(parser)
     parser.add_argument("--variant", default="", help="variant name shown on the figures")
 

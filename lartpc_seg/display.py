@@ -18,6 +18,7 @@ from lartpc_seg.errors import InputError
 from lartpc_seg.io.atomic import atomic_path
 from lartpc_seg.io.events import EVENTS_TREE, Event, EventFile
 from lartpc_seg.labels import Label
+from lartpc_seg.options import positive_int
 
 #: One colour per class (colour-blind-safe Okabe-Ito palette).
 LABEL_COLOURS: dict[Label, str] = {
@@ -170,7 +171,9 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     which.add_argument("--number", type=int, metavar="N", help="event number (event branch)")
     parser.add_argument("--out", required=True, type=Path, metavar="PNG", help="image to write")
     parser.add_argument("--grid-lines", action="store_true", help="draw grid lines and panes")
-    parser.add_argument("--dpi", type=int, default=100, help="pixels per inch (default 100)")
+    parser.add_argument(
+        "--dpi", type=positive_int, default=100, help="pixels per inch (default 100)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -20,8 +20,9 @@ from lartpc_seg.io.digest import file_sha256
 from lartpc_seg.io.events import EventFile, FileMeta
 from lartpc_seg.io.predictions import Prediction, write_predictions
 from lartpc_seg.labels import NUM_CLASSES
-from lartpc_seg.models import UResNetConfig, build_uresnet
-from lartpc_seg.train.checkpoint import load_checkpoint
+from lartpc_seg.models import build_uresnet
+from lartpc_seg.options import positive_int
+from lartpc_seg.train.checkpoint import load_checkpoint, load_weights, model_config_of
 from lartpc_seg.train.loop import select_device
 from lartpc_seg.version import code_version
 
@@ -29,8 +30,8 @@ from lartpc_seg.version import code_version
 def load_model(path: str | Path, device: torch.device) -> torch.nn.Module:
     """The trained U-ResNet of a ``model.pt`` (or a checkpoint), in eval mode on ``device``."""
     state = load_checkpoint(path, map_location=device)
-    model = build_uresnet(UResNetConfig(**state["model_config"])).to(device)
-    model.load_state_dict(state["model"])
+    model = build_uresnet(model_config_of(path, state)).to(device)
+    load_weights(path, model, state)
     return model.eval()
 
 
@@ -98,7 +99,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, help="model.pt written by train")
     parser.add_argument("--events", required=True, help="event file to segment")
     parser.add_argument("--out", required=True, help="predictions file to write")
-    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--batch-size", type=positive_int, default=8)
     parser.add_argument(
         "--symmetries",
         type=int,
@@ -107,7 +108,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         help="average the class probabilities over the identity (1, default), the 8 "
         "reflections or all 48 symmetries of the cube; costs that many forward passes",
     )
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--threads", type=positive_int, default=1)
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: auto)")
 
 

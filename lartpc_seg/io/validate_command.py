@@ -9,13 +9,14 @@ import uproot
 
 from lartpc_seg.io.events import EVENTS_TREE
 from lartpc_seg.io.validate import file_problems
+from lartpc_seg.options import positive_int
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     """Add the arguments of ``validate``."""
     parser.add_argument("files", nargs="+", type=Path, metavar="FILE.root", help="event files")
     parser.add_argument(
-        "--step", type=int, default=500, help="events read at a time (memory bound)"
+        "--step", type=positive_int, default=500, help="events read at a time (memory bound)"
     )
 
 

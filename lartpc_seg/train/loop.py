@@ -6,6 +6,7 @@ import csv
 import hashlib
 import json
 import math
+import os
 import signal
 import sys
 import time
@@ -27,7 +28,7 @@ from lartpc_seg.train.data import Batch, EventStore, augmentation_rngs, batch_in
 from lartpc_seg.train.loss import segmentation_loss
 from lartpc_seg.train.schedule import SCHEDULES, learning_rate
 from lartpc_seg.train.sync_batchnorm import convert_batchnorm
-from lartpc_seg.version import code_version
+from lartpc_seg.version import code_version, source_digest
 
 #: Columns of the CSV training log (read by ``python -m analysis curves``).
 LOG_COLUMNS = [
@@ -92,6 +93,28 @@ class TrainOptions:
     gpu: bool = False
 
     def __post_init__(self) -> None:
+        for name, low in _OPTION_MINIMUM.items():
+            value = getattr(self, name)
+            if name == "global_batch" and value is None:
+                continue
+            kind = "a number" if name == "lr" else "an integer"
+            if isinstance(value, str):
+                raise ValueError(
+                    f"training option '{name}' must be {kind}, got the string {value!r} "
+                    "(write it without quotes; in YAML a float needs a dot: 1.0e-3, not 1e-3)"
+                )
+            ok = isinstance(value, (int, float)) if name == "lr" else isinstance(value, int)
+            if not ok or isinstance(value, bool):
+                raise ValueError(f"training option '{name}' must be {kind}, got {value!r}")
+            if name == "lr" and not (math.isfinite(value) and value > 0):
+                raise ValueError(f"training option 'lr' must be a number > 0, got {value!r}")
+            if value < low:
+                raise ValueError(f"training option '{name}' must be at least {low}, got {value}")
+        for name in ("augment", "gpu"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(
+                    f"training option '{name}' must be true or false, got {getattr(self, name)!r}"
+                )
         if self.lr_schedule not in SCHEDULES:
             raise ValueError(f"unknown lr_schedule {self.lr_schedule!r}; known: {list(SCHEDULES)}")
 
@@ -117,6 +140,21 @@ class TrainOptions:
         return {k: getattr(self, k) for k in keys}
 
 
+#: Smallest value of each numeric training option (``lr`` must be greater than 0).
+_OPTION_MINIMUM = {
+    "iterations": 1,
+    "batch_size": 1,
+    "global_batch": 1,
+    "workers": 1,
+    "lr": 0,
+    "warmup": 0,
+    "validate_every": 1,
+    "checkpoint_every": 1,
+    "log_every": 1,
+    "val_events": 1,
+    "threads": 1,
+}
+
 #: The options that always change the sequence of weights (see :meth:`TrainOptions.trajectory`).
 TRAJECTORY_OPTIONS = ("batch_size", "global_batch", "lr", "lr_schedule", "warmup", "augment")
 
@@ -134,10 +172,14 @@ class TrainSetup:
     seed: int
     train_digests: dict[str, str] = field(default_factory=dict)
 
+    def data_digests(self) -> list[str]:
+        """The training files' digests in order: the data, however its paths are spelt."""
+        return [self.train_digests[str(p)] for p in self.train_files]
+
     def fingerprint(self) -> str:
         """A digest of the setup: a checkpoint resumes only a training with the same one."""
         d = {
-            "train": self.train_digests,
+            "train": self.data_digests(),
             "labels": self.labels,
             "class_weights": self.class_weights,
             "model": asdict(self.model),
@@ -289,9 +331,11 @@ class Trainer:
     def resume(self) -> bool:
         """Load the last checkpoint if it belongs to this setup; returns whether it did.
 
-        A checkpoint of another setup (other data, labels, model or options) is moved aside as
-        ``last.pt.stale`` and training starts from scratch, saying so. An unreadable checkpoint
-        raises :class:`InputError`.
+        A checkpoint of another setup (other data, labels, model, options, seed) or written by
+        other code (:func:`~lartpc_seg.version.source_digest`) is set aside as
+        ``last.stale-N.pt`` (N one more than any earlier one: none is ever overwritten) and
+        training starts from scratch, saying what differs. An unreadable checkpoint raises
+        :class:`InputError`.
 
         With several workers every worker reads the same file (rank 0 wrote it); they check
         that they agree on the iteration (a work directory not shared between nodes would make
@@ -304,11 +348,8 @@ class Trainer:
         state = None
         if self.checkpoint_path.exists():
             state = load_checkpoint(self.checkpoint_path, map_location=self.device)
-        usable = (
-            state is not None
-            and state["fingerprint"] == self.setup.fingerprint()
-            and int(state["iteration"]) <= self.setup.options.iterations
-        )
+        differences = [] if state is None else self._differences(state)
+        usable = state is not None and not differences
         low, high = self._min_max(int(state["iteration"]) if usable else -1)
         if low != high:
             raise InputError(
@@ -320,20 +361,60 @@ class Trainer:
             return False
         if not usable:
             if self.is_main:
-                stale = self.checkpoint_path.with_suffix(".pt.stale")
-                self.checkpoint_path.replace(stale)
+                stale = set_aside(self.checkpoint_path)
                 self._say(
-                    f"checkpoint {self.checkpoint_path} was made with another setup (data, "
-                    "labels, model or options) or went beyond the requested iterations; "
-                    f"moved to {stale}, starting from scratch"
+                    f"checkpoint {self.checkpoint_path} was made with another setup "
+                    f"({'; '.join(differences)}); kept as {stale}, starting from scratch"
                 )
             return False
-        self.model.load_state_dict(state["model"])
+        try:
+            self.model.load_state_dict(state["model"])
+        except RuntimeError as err:
+            raise InputError(
+                self.checkpoint_path,
+                f"its weights do not fit the model it records ({_first_line(err)}); "
+                "move it away to start training from scratch",
+                field="model",
+            ) from err
         self.optimizer.load_state_dict(state["optimizer"])
         self.iteration = int(state["iteration"])
         self.saved_iteration = self.iteration
         self._say(f"resumed from {self.checkpoint_path} at iteration {self.iteration}")
         return True
+
+    def _differences(self, state: dict[str, Any]) -> list[str]:
+        """What about ``state`` (a checkpoint) differs from this training; empty if nothing."""
+        setup = self.setup
+        if state.get("code_sha256") != source_digest():
+            return [
+                f"written by code {state.get('code_version', 'of unknown version')} "
+                f"(source {str(state.get('code_sha256', '?'))[:12]}), now {code_version()} "
+                f"(source {source_digest()[:12]})"
+            ]
+        mine = {
+            "training data": setup.data_digests(),
+            "labels": setup.labels,
+            "class_weights": setup.class_weights,
+            "model_config": asdict(setup.model),
+            "options": setup.options.trajectory(),
+            "seed": setup.seed,
+        }
+        theirs = {
+            "training data": state.get("train_digests"),
+            "labels": state.get("labels"),
+            "class_weights": state.get("class_weights"),
+            "model_config": state.get("model_config"),
+            "options": _trajectory_of(state.get("options")),
+            "seed": state.get("seed"),
+        }
+        differences = [f"other {k}" for k in mine if mine[k] != theirs[k]]
+        if not differences and state["fingerprint"] != setup.fingerprint():
+            differences.append("another setup")
+        if int(state["iteration"]) > setup.options.iterations:
+            differences.append(
+                f"iteration {state['iteration']} is beyond the {setup.options.iterations} asked"
+            )
+        return differences
 
     def _state(self, kind: str) -> dict[str, Any]:
         return {
@@ -348,7 +429,9 @@ class Trainer:
             "class_weights": self.setup.class_weights,
             "seed": self.setup.seed,
             "train_files": self.setup.train_digests,
+            "train_digests": self.setup.data_digests(),
             "code_version": code_version(),
+            "code_sha256": source_digest(),
             "torch_version": str(torch.__version__),
         }
 
@@ -574,6 +657,50 @@ class Trainer:
             with atomic_path(self.workdir / "log.csv") as tmp:
                 tmp.write_bytes(self.running_log.read_bytes())
         return model_path
+
+
+def _trajectory_of(options: object) -> dict[str, Any] | None:
+    """The trajectory options of a checkpoint's recorded options (None if unreadable)."""
+    if not isinstance(options, dict):
+        return None
+    try:
+        return TrainOptions.from_dict(options).trajectory()
+    except (TypeError, ValueError):
+        return None
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
+
+
+def set_aside(path: Path) -> Path:
+    """Rename checkpoint ``path`` (``last.pt``) to the first free ``last.stale-N.pt``.
+
+    N is one more than the largest number already used, so the set-aside checkpoints keep the
+    order in which they were set aside and none is ever overwritten.
+    """
+    taken = [
+        int(p.stem.rpartition("-")[2])
+        for p in path.parent.glob(f"{path.stem}.stale-*{path.suffix}")
+        if p.stem.rpartition("-")[2].isdigit()
+    ]
+    number = max(taken, default=0) + 1
+    while True:
+        target = path.with_name(f"{path.stem}.stale-{number}{path.suffix}")
+        if target.exists():
+            number += 1
+            continue
+        try:
+            os.link(path, target)  # fails if target exists: never replaces a kept checkpoint
+        except FileExistsError:
+            number += 1
+            continue
+        except OSError:  # a file system without hard links
+            path.rename(target)
+            return target
+        path.unlink()
+        return target
 
 
 def _nanmean_rows(rows: np.ndarray) -> np.ndarray:
