@@ -22,9 +22,9 @@ from lartpc_seg.io.paths import refuse_input
 
 #: Write errors that say the disk, not the program, failed: reported as one line naming the file.
 DISK_FULL = {
-    errno.ENOSPC: "no space left on the device",
-    errno.EDQUOT: "disk quota exceeded",
-    errno.EFBIG: "file too large (file-system limit or `ulimit -f`)",
+    errno.ENOSPC: "no space left on the device; free space or write elsewhere",
+    errno.EDQUOT: "disk quota exceeded; free space or write elsewhere",
+    errno.EFBIG: "file too large for the file system or `ulimit -f`; raise it or write elsewhere",
 }
 
 
@@ -85,8 +85,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         if err.errno in DISK_FULL:
             raise InputError(
                 path,
-                f"{DISK_FULL[err.errno]} while writing it; nothing was written, free space "
-                "or choose another output directory and rerun",
+                f"{DISK_FULL[err.errno]}, then rerun (nothing was written)",
             ) from err
         raise
     finally:

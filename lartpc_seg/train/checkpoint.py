@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import pickle
 import zipfile
 from pathlib import Path
@@ -22,8 +23,12 @@ def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:
     missing = [k for k in REQUIRED_KEYS if k not in state]
     if missing:
         raise ValueError(f"checkpoint state lacks {missing}")
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    # written with Python's own I/O, so a full disk raises OSError (torch's writer turns it
+    # into a RuntimeError that names neither the file nor the cause)
     with atomic_path(path) as tmp:
-        torch.save(state, tmp)
+        tmp.write_bytes(buffer.getbuffer())
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
