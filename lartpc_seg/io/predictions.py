@@ -10,6 +10,7 @@ import awkward as ak
 import numpy as np
 
 from lartpc_seg.errors import InputError
+from lartpc_seg.io.digest import check_made_from
 from lartpc_seg.io.events import EventFile, FileMeta, write_tree_file
 from lartpc_seg.io.validate import open_root, structure_problems
 from lartpc_seg.labels import NUM_CLASSES
@@ -133,6 +134,9 @@ class PredictionFile:
                 event=int(mine["event"][i]),
                 field="nvox",
             )
+        check_made_from(
+            self.path, self.meta.extra.get("events_sha256"), events.path, "events_sha256"
+        )
 
     def read(self, start: int = 0, stop: int | None = None) -> list[Prediction]:
         """Read the predictions of entries ``start:stop``."""
