@@ -25,14 +25,17 @@ from lartpc_seg.io.events import EventFile
 REPO = Path(__file__).resolve().parents[2]
 SNAKEMAKE = Path(sys.executable).with_name("snakemake")
 TARGETS = ["results/tables/dataset.csv", "results/train/relabeled/model.pt"]
-#: training steps: seconds of training for the tiny smoke model, so the signal lands within it
-ITERATIONS = 2000
+#: training steps: the signal lands soon after the first checkpoint, with most steps still to run
+ITERATIONS = 400
+CHECKPOINT_EVERY = 20
 
 
 def _config(workdir: Path) -> Path:
     """The smoke study with a training long enough to be interrupted."""
     config = yaml.safe_load((REPO / "workflow" / "configs" / "smoke.yaml").read_text())
-    config["train"].update(iterations=ITERATIONS, validate_every=500, checkpoint_every=100)
+    config["train"].update(
+        iterations=ITERATIONS, validate_every=100, checkpoint_every=CHECKPOINT_EVERY
+    )
     path = workdir.parent / "config.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
@@ -118,7 +121,7 @@ def test_interrupted_run_resumes_only_the_missing_jobs(tmp_path):
     assert _temporaries(workdir) == []
     assert "checkpoint written, rerun to resume" in training.read_text()
     stopped_at = torch.load(checkpoint, weights_only=True)["iteration"]
-    assert 100 <= stopped_at < ITERATIONS
+    assert CHECKPOINT_EVERY <= stopped_at < ITERATIONS
 
     # The rerun plans only what is missing: no finished shard is simulated again.
     plan = _planned_jobs(workdir)
