@@ -145,8 +145,20 @@ def test_output_under_a_file_is_refused_before_running(events, tiny_model, fault
         ["infer", "--model", "{missing}", "--events", "{events}", "--out", "{out}"],
         ["validate", "{missing}"],
         ["display", "{missing}", "--event", "0", "--out", "{out}.png"],
+        [
+            "train",
+            "--train",
+            "{missing}",
+            "--val",
+            "{events}",
+            "--labels",
+            "label",
+            "--workdir",
+            "{out}",
+        ],
+        ["import-larcv", "{missing}", "--out", "{out}.root"],
     ],
-    ids=["infer-events", "infer-model", "validate", "display"],
+    ids=["infer-events", "infer-model", "validate", "display", "train", "import-larcv"],
 )
 def test_missing_input_is_named(argv, events, tiny_model, tmp_path, faults):
     missing = tmp_path / "no_such_file.root"
