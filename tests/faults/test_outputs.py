@@ -305,3 +305,17 @@ def test_killed_simulate_leaves_no_temporary_after_the_next_run(tmp_path, faults
     assert rerun.returncode == 0, rerun.stderr
     assert faults.leftovers(tmp_path) == [], "the killed job's temporary is still there"
     assert out.exists()
+
+
+@pytest.mark.parametrize("command", ["simulate", "benchmark"])
+def test_an_earlier_output_is_replaced_not_taken_for_an_input(command, tmp_path, faults):
+    """Rerunning a command over its own earlier output is the normal case, and is allowed."""
+    out = tmp_path / ("sim.root" if command == "simulate" else "figures.json")
+    out.write_text("an earlier result")
+    argv = {
+        "simulate": ["simulate", "--events", "1", "--seed", "1", "--grid", "32"],
+        "benchmark": ["benchmark", "simulate", "--events", "1", "--grid", "32", "--repeats", "1"],
+    }[command]
+    outcome = faults.run_in_process(lartpc_main, [*argv, "--out", str(out)])
+    assert outcome.status == 0, outcome.stderr
+    assert out.read_bytes() != b"an earlier result"
