@@ -14,11 +14,15 @@ from __future__ import annotations
 import hashlib
 import io
 import math
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import h5py
 import numpy as np
 import pytest
+import yaml
 
 from lartpc_seg.cli import main
 from lartpc_seg.errors import InputError
@@ -543,3 +547,78 @@ def test_layout_constants_match_the_published_columns():
     assert [s.name for s in layout.Semantic] == [
         "SHOWER", "TRACK", "MICHEL", "DELTA", "LOW_ENERGY",
     ]  # fmt: skip
+
+
+# --------------------------------------------------------------------------------------------
+# The pilarnet-m study config
+# --------------------------------------------------------------------------------------------
+
+REPO = Path(__file__).resolve().parents[2]
+PILARNET_CONFIG = REPO / "workflow" / "configs" / "pilarnet-m.yaml"
+
+
+def _dry_run(workdir: Path, config: Path) -> subprocess.CompletedProcess:
+    snakemake = Path(sys.executable).with_name("snakemake")
+    cmd = [str(snakemake), "-n", "-p", "--cores", "1", "--configfile", str(config)]
+    return subprocess.run(
+        [*cmd, "--directory", str(workdir)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=300,
+    )
+
+
+def _job_counts(output: str) -> dict[str, int]:
+    table = output.split("Job stats:", 1)[1]
+    counts = {}
+    for line in table.splitlines()[3:]:
+        m = re.fullmatch(r"(\w+)\s+(\d+)", line.strip())
+        if not m:
+            break
+        counts[m[1]] = int(m[2])
+    return counts
+
+
+@pytest.mark.workflow
+@pytest.mark.slow
+def test_shipped_config_refuses_its_placeholders(tmp_path):
+    proc = _dry_run(tmp_path, PILARNET_CONFIG)
+    assert proc.returncode != 0
+    errors = [line for line in proc.stdout.splitlines() if "error" in line.lower()]
+    assert errors == [
+        "error: dataset.pilarnet.files[0].sha256 is still the placeholder: fill in each file's "
+        "path and SHA-256 (sha256sum FILE.h5) as docs/open-data.md says"
+    ], proc.stdout
+    assert "rule " not in proc.stdout
+
+
+@pytest.mark.workflow
+@pytest.mark.slow
+def test_filled_config_plans_verify_import_and_the_study(tmp_path):
+    """The shipped config with real files (5, 2 and 3 events) and shards of 2 events."""
+    config = yaml.safe_load(PILARNET_CONFIG.read_text())
+    files = []
+    for split, n in (("train", 5), ("val", 2), ("test", 3)):
+        path = write_file(tmp_path / f"{split}.h5", [make_event(k) for k in range(n)])
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        files.append({"path": str(path), "sha256": digest, "split": split, "events": n})
+    config["dataset"]["pilarnet"]["files"] = files
+    config["dataset"]["shard_events"] = 2
+    filled = tmp_path / "filled.yaml"
+    filled.write_text(yaml.safe_dump(config))
+    proc = _dry_run(tmp_path / "work", filled)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    counts = _job_counts(proc.stdout)
+    assert counts["pilarnet_verify"] == 3
+    assert counts["import_pilarnet"] == 3 + 1 + 2
+    assert counts["validate_split"] == 3 and counts["train"] == 3
+    assert "simulate" not in counts and "download" not in counts
+    assert "--first 4 --events 1 --grid 768 --low-energy shower --tracks pid" in proc.stdout
+
+    files[1]["path"] = str(tmp_path / "absent.h5")
+    filled.write_text(yaml.safe_dump(config))
+    proc = _dry_run(tmp_path / "work", filled)
+    assert proc.returncode != 0
+    assert f"error: dataset.pilarnet.files[1].path: no file {tmp_path / 'absent.h5'}" in proc.stdout
