@@ -130,7 +130,7 @@ def cluster_classes(path: Path, event: RawEvent, options: LabelOptions) -> np.nd
         raise InputError(
             path,
             "tracks cannot be split into HIP and MIP: the file's clusters have no particle-ID "
-            "column (5 columns, no cluster_extra); pass --tracks MIP to label every track MIP",
+            "column (5 columns per cluster); pass --tracks MIP to label every track MIP",
             event=event.entry,
             field=CLUSTER,
         )
