@@ -95,6 +95,17 @@ def measure(path: Path, out_dir: Path) -> dict[str, float]:
     return {"peak_rss_mib": peak_kib / 1024.0, "seconds": seconds}
 
 
+def cpu_name() -> str:
+    """The CPU's model name from /proc/cpuinfo, else the machine type."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.machine()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and write its figures as JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -118,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"{n} events, {row['file_mib']:.0f} MiB file: peak RSS "
                 f"{row['peak_rss_mib']:.0f} MiB, {row['events_per_s']:.1f} events/s"
             )
-    result = {"cpu": platform.processor() or platform.machine(), "runs": rows}
+    result = {"cpu": cpu_name(), "runs": rows}
     with atomic_path(args.out) as tmp_out:
         tmp_out.write_text(json.dumps(result, indent=2) + "\n")
     return 0
