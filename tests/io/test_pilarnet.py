@@ -157,8 +157,8 @@ def independent_convert(ev: dict, low_energy: str = "shower", labels: str = "201
         own[r] = track_class[row[5]] if row[4] == 1 else direct[row[4]]
     deposit = dict(own)
     if labels == "2019":
-        michel_groups = {row[2] for row in rows if row[4] == 2 and row[2] >= 0}
-        delta_groups = {row[2] for row in rows if row[4] == 3 and row[2] >= 0}
+        michel_groups = {row[2] for row in rows if row[4] == 2 and row[1] == row[2] >= 0}
+        delta_groups = {row[2] for row in rows if row[4] == 3 and row[1] == row[2] >= 0}
         for r, row in enumerate(rows):
             if row[2] in delta_groups and row[4] in (0, 4):
                 deposit[r] = Label.DELTA
@@ -301,6 +301,26 @@ def test_labels_of_the_hand_built_event(tmp_path, v2_file):
     # kinetic energy of the muon from cluster_extra: p = 0.1 GeV/c (row 1)
     muon = ev.part[at((3, 0, 0))]
     assert ev.particles.ke[muon] == pytest.approx(math.hypot(100.0, MUON_MASS) - MUON_MASS, 1e-5)
+
+
+def test_michel_not_leading_its_group_changes_nothing(tmp_path):
+    """A Michel cluster in a group led by another cluster (here the muon's) does not make that
+    group's shower fragments Michel."""
+    ev = make_event(0)
+    clusters = ev["cluster"].reshape(-1, 6)
+    clusters[2, 2] = 0  # Michel electron (fragment 1) put in the muon's group 0
+    clusters[3, 2] = 0  # and its photon's fragment too
+    path = write_file(tmp_path / "g.h5", [ev])
+    out = tmp_path / "e.root"
+    import_pilarnet(path, out, progress=Progress("t", 1, every=1e9))
+    with EventFile(out) as f:
+        got = f.read()[0]
+    photon = np.flatnonzero((got.coords == (40, 25, 30)).all(axis=1))[0]
+    michel = np.flatnonzero((got.coords == (32, 21, 30)).all(axis=1))[0]
+    assert got.label[photon] == Label.SHOWER and got.label[michel] == Label.MICHEL
+    assert (
+        got.particles.parent[got.part[michel]] == got.part[(got.coords == (13, 20, 30)).all(1)][0]
+    )
 
 
 def test_dominant_voxel_label_takes_the_most_energetic_cluster(tmp_path, v2_file):

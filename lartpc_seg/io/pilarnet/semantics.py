@@ -20,10 +20,12 @@ Any other semantic type is an error naming the file, the event and the cluster r
 
 **2019 labels** (``labels="2019"``): the 2019 label of a deposit is the class of its ancestor
 category (a Michel electron's bremsstrahlung photons and their Compton electrons are Michel). The
-file's group ID collects a particle with the showers it started, so every shower, low-energy and
-delta cluster in the same group (group ID ≥ 0) as a Michel cluster becomes Michel, and every
-shower and low-energy cluster in the same group as a delta cluster becomes delta. Tracks keep their
-class. ``labels="fragment"`` keeps each cluster's own class.
+file's group ID collects a particle with the showers it started. In a group led by a Michel
+cluster (its fragment ID is the group ID), every shower, low-energy and delta cluster becomes
+Michel; in a group led by a delta cluster, every shower and low-energy cluster becomes delta.
+Tracks keep their class, and a Michel or delta cluster that does not lead its group changes
+nothing (the group is then not the electron's own). ``labels="fragment"`` keeps each cluster's
+own class.
 """
 
 from __future__ import annotations
@@ -172,9 +174,10 @@ def deposit_classes(event: RawEvent, own: np.ndarray, labels: LabelStyle) -> np.
     group = event.clusters[:, ClusterColumn.GROUP]
     semantic = event.clusters[:, ClusterColumn.SEMANTIC]
     valid = group >= 0
+    leads = valid & (event.clusters[:, ClusterColumn.FRAGMENT] == group)
     soft = (semantic == Semantic.SHOWER) | (semantic == Semantic.LOW_ENERGY)
-    michel_groups = np.unique(group[valid & (semantic == Semantic.MICHEL)])
-    delta_groups = np.unique(group[valid & (semantic == Semantic.DELTA)])
+    michel_groups = np.unique(group[leads & (semantic == Semantic.MICHEL)])
+    delta_groups = np.unique(group[leads & (semantic == Semantic.DELTA)])
     in_delta = valid & np.isin(group, delta_groups) & soft
     out[in_delta] = Label.DELTA
     in_michel = valid & np.isin(group, michel_groups) & (soft | (semantic == Semantic.DELTA))
