@@ -642,3 +642,66 @@ def test_filled_config_plans_verify_import_and_the_study(tmp_path):
     proc = _dry_run(tmp_path / "work", filled)
     assert proc.returncode != 0
     assert f"error: dataset.pilarnet.files[1].path: no file {tmp_path / 'absent.h5'}" in proc.stdout
+
+
+# --------------------------------------------------------------------------------------------
+# The published sample rows
+# --------------------------------------------------------------------------------------------
+
+#: The first values of four events as the dataset viewer of DeepLearnPhysics/PILArNet-M-mini
+#: shows them (truncated there; only whole rows are kept): clusters, then cluster_extra rows.
+SAMPLE_CLUSTERS = {
+    "A": [307, -1, -1, -1, 4, -1, 11, 3, 3, 0, 1, 4, 159, 4, 4, 0, 0, 0, 146, 5, 5, 0, 0, 0,
+          17, 6, 5, 0, 0, 0, 142, 19, 19, 1, 1, 2],
+    "B": [180, -1, -1, -1, 4, -1, 950, 0, 0, 0, 1, 2, 126, 3, 3, 0, 0, 0, 120, 4, 4, 0, 0, 0,
+          16, 12, 3, 0, 0, 0, 18, 17, 17, 0, 3, 1],
+    "C": [2155, -1, -1, -1, 4, -1, 2333, 0, 0, 0, 0, 1, 136, 2, 2, 0, 1, 3, 31, 4, 4, 0, 2, 1,
+          220, 7, 7, 0, 0, 0, 227, 8, 8, 0, 0, 0],
+    "D": [313, -1, -1, -1, 4, -1, 272, 0, 0, 0, 1, 2, 68, 1, 1, 0, 1, 3, 237, 2, 2, 0, 1, 3,
+          33, 3, 3, 0, 1, 4, 151, 15, 15, 0, 0, 0],
+}  # fmt: skip
+#: (mass, momentum) of each event's second cluster_extra row.
+SAMPLE_EXTRA_ROW1 = {
+    "A": (938.27197265625, 0.3112218379974365),
+    "B": (105.65799713134766, 0.9048342704772949),
+    "C": (0.5119979977607727, 1.7018018960952759),
+    "D": (105.65799713134766, 1.3000768423080444),
+}
+#: Event A's first point row.
+SAMPLE_POINT = [189.0, 312.0, 379.0, 0.020386237651109695, 0.020386237651109695,
+                2.3185646533966064, 231.0, 0.001060526818]  # fmt: skip
+PID_MASS = {4: PROTON_MASS, 2: MUON_MASS, 1: ELECTRON_MASS}
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLE_CLUSTERS))
+def test_the_published_sample_rows_read_as_six_columns(tmp_path, name):
+    """Six columns make sense of the sample rows (the low-energy row first with IDs -1 and no
+    particle ID; each second row's particle ID matches its cluster_extra mass); five do not."""
+    flat = np.array(SAMPLE_CLUSTERS[name])
+    rows = flat.reshape(-1, 6)
+    assert tuple(rows[0, 1:]) == (-1, -1, -1, 4, -1) and (rows[:, 0] > 0).all()
+    mass, momentum = SAMPLE_EXTRA_ROW1[name]
+    assert mass == pytest.approx(PID_MASS[int(rows[1, 5])], rel=5e-3)  # electrons: 0.512
+    assert (flat.reshape(-1, 6)[1:, 4] <= 3).all()
+    with pytest.raises(InputError, match="cluster row 1 has a negative size -1"):
+        layout.reshape_event(tmp_path, 0, np.zeros(8), flat[:30], None)  # 6 rows of 5
+
+    # As a whole event: the published clusters, cluster_extra rows 0-1 as published and the
+    # rest with the masses of their particle IDs, every point a copy of event A's first point.
+    n_points = int(rows[:, 0].sum())
+    points = np.tile(np.array(SAMPLE_POINT, np.float32), n_points)
+    extra = [[-1.0] * 5, [mass, momentum, -900.0, -400.0, 0.0]]
+    extra += [[PID_MASS.get(int(r[5]), 0.0), 0.1, 0.0, 0.0, 0.0] for r in rows[2:]]
+    ev = {"point": points, "cluster": flat, "cluster_extra": np.array(extra, np.float32).ravel()}
+    out = tmp_path / "e.root"
+    import_pilarnet(write_file(tmp_path / "s.h5", [ev]), out, progress=Progress("t", 1, every=1e9))
+    with EventFile(out) as f:
+        got = f.read()[0]
+    assert got.coords.tolist() == [[189, 312, 379]]
+    assert got.energy[0] == pytest.approx(n_points * SAMPLE_POINT[3], rel=1e-5)
+    p = got.particles
+    expected_ke = math.sqrt((1000 * momentum) ** 2 + mass**2) - mass
+    assert p.ke[1] == pytest.approx(expected_ke, rel=1e-5)
+    assert p.pdg[1] == {4: 2212, 2: 13, 1: 11}[int(rows[1, 5])]
+    if name == "A":  # a proton track of 11 points: 50 MeV, which stops in ~2 cm of argon
+        assert p.cls[1] == Label.HIP and p.ke[1] == pytest.approx(50.0, abs=0.5)
