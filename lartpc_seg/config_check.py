@@ -172,6 +172,10 @@ def simulation_problem(simulation: Mapping, grid: int) -> tuple[list[str], str] 
     return None
 
 
+#: dataset.source → the section listing its files (each with a split).
+OPEN_DATA_SECTIONS = {"osf": "osf", "pilarnet-m": "pilarnet"}
+
+
 def consistency_problem(config: Mapping) -> tuple[list[str], str] | None:
     """A contradiction between fields of a schema-valid configuration (defaults applied)."""
     for name in config["train"]["variants"]:
@@ -191,10 +195,13 @@ def consistency_problem(config: Mapping) -> tuple[list[str], str] | None:
     dataset = config["dataset"]
     if dataset["source"] == "simulate":
         return simulation_problem(dataset.get("simulation", {}), dataset["grid"])
-    splits = {f["split"] for f in dataset["osf"]["files"]}
-    missing = [s for s in ("train", "val", "test") if s not in splits]
-    if missing:
-        return ["dataset", "osf", "files"], f"no file for split {', '.join(missing)}"
+    section = OPEN_DATA_SECTIONS.get(dataset["source"])
+    if section is not None:
+        splits = {f["split"] for f in dataset.get(section, {}).get("files", [])}
+        missing = [s for s in ("train", "val", "test") if s not in splits]
+        if missing:
+            message = f"no file for split {', '.join(missing)} (source {dataset['source']})"
+            return ["dataset", section, "files"], message
     return None
 
 
