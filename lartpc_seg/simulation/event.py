@@ -14,7 +14,8 @@ import yaml
 
 from lartpc_seg import __version__
 from lartpc_seg.constants import VOXEL_CM, VOXEL_MM
-from lartpc_seg.io.events import Event, FileMeta, write_events
+from lartpc_seg.errors import InputError
+from lartpc_seg.io.events import Event, EventFile, FileMeta, write_events
 from lartpc_seg.labels import Process, relabel
 from lartpc_seg.simulation.composition import Primary, compose_event
 from lartpc_seg.simulation.config import SimulationConfig
@@ -23,6 +24,13 @@ from lartpc_seg.simulation.voxelize import voxelize
 
 #: The ``source`` of the files the simulator writes.
 SOURCE = f"lartpc_seg.simulation {__version__}"
+#: Revision of the simulator's physics and of the way its files record their configuration,
+#: written to the ``meta`` tree as ``simulation_revision``. Only the revision that wrote a file
+#: can remake it event for event (``simulate --like``); raise it with every change to what a
+#: configuration and seed produce.
+SIMULATION_REVISION = "2"
+#: The ``meta`` field that holds :data:`SIMULATION_REVISION`.
+REVISION_FIELD = "simulation_revision"
 
 
 def event_rng(seed: int, event: int) -> np.random.Generator:
@@ -98,15 +106,92 @@ def iterate_events(
         yield simulate_event(config, seed, k)
 
 
+def config_yaml(config: SimulationConfig) -> str:
+    """The configuration as the YAML of the ``meta`` tree: every field, in field order.
+
+    Keys keep their order (the order of ``vertex_species`` is the order its species are drawn
+    in) and values their types (floats are written with ``repr`` digits), so
+    :func:`config_from_yaml` gives back an equal configuration whose events are the same.
+    """
+    return yaml.safe_dump(config.to_dict(), sort_keys=False, allow_unicode=True)
+
+
+def config_from_yaml(text: str) -> SimulationConfig:
+    """The configuration written by :func:`config_yaml` (raises ``ValueError`` on bad input)."""
+    try:
+        values = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise ValueError(f"config is not valid YAML ({err})") from err
+    if not isinstance(values, dict):
+        raise ValueError("config is not a mapping of SimulationConfig fields")
+    return SimulationConfig.from_dict(values)
+
+
 def file_meta(config: SimulationConfig, seed: int) -> FileMeta:
-    """The ``meta`` tree of a simulated file."""
+    """The ``meta`` tree of a simulated file: grid, seed, configuration and revision."""
     return FileMeta(
         grid=config.grid,
         voxel_mm=VOXEL_MM,
         source=SOURCE,
         seed=int(seed),
-        config=yaml.safe_dump(config.to_dict(), sort_keys=True),
+        config=config_yaml(config),
+        extra={REVISION_FIELD: SIMULATION_REVISION},
     )
+
+
+def remake_recipe(path: str | Path) -> tuple[SimulationConfig, int, list[int]]:
+    """The configuration, seed and event numbers that remake the simulated file ``path``.
+
+    Raises
+    ------
+    InputError
+        Naming the file and the ``meta`` field when the file was not written by this revision
+        of the simulator (older files sorted the configuration's keys, which reorders
+        ``vertex_species``, and were made by other physics), or its configuration is unreadable.
+    """
+    with EventFile(path) as f:
+        meta = f.meta
+        events = [int(k) for k in f.tree["event"].array(library="np")]
+    revision = meta.extra.get(REVISION_FIELD)
+    if revision is None:
+        raise InputError(
+            path,
+            "no simulation revision in the meta tree: the file was written before files recorded "
+            "everything that remakes them (or not by the simulator), so its events cannot be "
+            "remade; simulate it anew with --seed and --params",
+            field=f"meta.{REVISION_FIELD}",
+        )
+    if revision != SIMULATION_REVISION:
+        raise InputError(
+            path,
+            f"written by simulation revision {revision}, this simulator is revision "
+            f"{SIMULATION_REVISION}: its physics differs, so it cannot remake the file's events",
+            field=f"meta.{REVISION_FIELD}",
+        )
+    try:
+        config = config_from_yaml(meta.config)
+    except ValueError as err:
+        raise InputError(path, str(err), field="meta.config") from err
+    if config.grid != meta.grid:
+        raise InputError(
+            path, f"config grid {config.grid} differs from meta grid {meta.grid}", field="meta.grid"
+        )
+    return config, meta.seed, events
+
+
+def remake_file(like: str | Path, out: str | Path) -> int:
+    """Simulate the events of the simulated file ``like`` anew, from its own ``meta``, to ``out``.
+
+    The result holds the same events (same arrays, same particle tables) as ``like``.
+
+    Returns
+    -------
+    int
+        Number of events written.
+    """
+    config, seed, numbers = remake_recipe(like)
+    events = (simulate_event(config, seed, k) for k in numbers)
+    return write_events(out, events, file_meta(config, seed))
 
 
 def simulate_file(
