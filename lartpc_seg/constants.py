@@ -66,6 +66,17 @@ MUON_DECAY_RATE_PER_US = 1.0 / 2.1969811
 MUON_CAPTURE_RATE_AR_PER_US = 1.2727
 #: μ− bound decay rate in Ar, 1/μs (free × (1 − 2.5 (Z_eff α)²), Z_eff = 14.89) [C].
 MUON_BOUND_DECAY_RATE_AR_PER_US = 0.4417
+#: Effective nuclear charge the 1s muon of argon sees (Ford & Wills, Nucl. Phys. 35 (1962) 295,
+#: as tabulated in Geant4 G4MuonMinusBoundDecay) [V].
+MUON_ZEFF_AR = 14.89
+#: Fine-structure constant [V: PDG RPP].
+FINE_STRUCTURE = 1.0 / 137.035999
+#: Binding energy of the 1s muon in argon, MeV: (Z_eff α)² m_μ / 2 of a hydrogen-like atom of
+#: charge Z_eff (0.62 MeV) [C].
+MUON_BINDING_AR_MEV = 0.5 * (MUON_ZEFF_AR * FINE_STRUCTURE) ** 2 * MUON_MASS_MEV
+#: Momentum scale of the 1s muon in argon, MeV/c: p0 = Z_eff α m_μ (11.5 MeV/c); its momentum
+#: density is that of hydrogen's 1s state, ∝ p² / (1 + (p/p0)²)⁴ [C].
+MUON_ORBIT_MOMENTUM_AR_MEV = MUON_ZEFF_AR * FINE_STRUCTURE * MUON_MASS_MEV
 #: Probability that a stopped μ− decays (emits a Michel electron) rather than being captured
 #: (0.4417 / (0.4417 + 1.2727) = 0.258) [C: physics.md §3].
 MU_MINUS_DECAY_PROBABILITY = MUON_BOUND_DECAY_RATE_AR_PER_US / (
@@ -75,6 +86,33 @@ MU_MINUS_DECAY_PROBABILITY = MUON_BOUND_DECAY_RATE_AR_PER_US / (
 PION_DECAY_MUON_KE_MEV = (PION_MASS_MEV**2 + MUON_MASS_MEV**2) / (
     2.0 * PION_MASS_MEV
 ) - MUON_MASS_MEV
+
+# --- π− absorption at rest (docs/physics.md, "Stopped π−") --------------------------------------
+#: Mean separation energy of a nucleon from an argon nucleus, MeV [M: nuclear mass tables,
+#: ~8.5 MeV per nucleon binding].
+NUCLEON_SEPARATION_MEV = 8.0
+#: Ratio of π− absorption on an isospin-0 (pn) pair to that on an isospin-1 pair, measured in
+#: ⁴He: r = 4.0 (+0.8 −1.5) [V: abstract, doi 10.1016/0375-9474(95)00068-C].
+PION_ABSORPTION_I0_TO_I1 = 4.0
+#: Probability that a stopped π− in ⁴⁰Ar is absorbed on a pp pair (π− pp → p n: one proton
+#: leaves) rather than a pn pair (π− pn → n n: nothing visible), from the pair counts of
+#: Z = 18, N = 22 weighted by the ratio above: 1 / (1 + r · Z·N / (Z(Z−1)/2)) = 0.088 [C].
+PION_ABSORPTION_PP_PROBABILITY = 1.0 / (1.0 + PION_ABSORPTION_I0_TO_I1 * 18 * 22 / (18 * 17 / 2))
+
+# --- Readout noise and the voxel threshold (docs/physics.md, "Voxel threshold") ---------------
+#: Equivalent noise charge of a wire after noise filtering, electrons: below 400 e− for
+#: MicroBooNE's longest (4.7 m) wires [V: MicroBooNE, JINST 12 (2017) P08003, arXiv:1705.07341].
+READOUT_NOISE_ELECTRONS = 400.0
+#: Mean energy per ionisation electron, eV [V: LArSoft, 23.6 eV].
+W_ION_EV = 23.6
+#: Fraction of ionisation electrons escaping recombination for a MIP (2.1 MeV/cm) at 0.5 kV/cm,
+#: modified box model with the ArgoNeuT parameters [C: docs/physics.md].
+RECOMBINATION_MIP = 0.70
+#: Deposited energy equivalent to the readout noise, MeV (0.0135 MeV).
+READOUT_NOISE_MEV = READOUT_NOISE_ELECTRONS * W_ION_EV * 1.0e-6 / RECOMBINATION_MIP
+#: Voxel threshold: three times the noise-equivalent energy (a gaussian noise fluctuation passes
+#: it 0.13 % of the time), MeV (0.040) [C].
+VOXEL_THRESHOLD_MEV = 3.0 * READOUT_NOISE_MEV
 
 # --- Reference range tables (physics.md §3), cm -----------------------------------------------
 #: Kinetic energies of the CSDA range tables, MeV.

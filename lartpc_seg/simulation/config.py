@@ -6,6 +6,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from lartpc_seg.constants import VOXEL_THRESHOLD_MEV
 from lartpc_seg.simulation.voxelize import VOXEL_LABEL_RULES
 
 #: Species a vertex particle can be, with the PDG codes drawn for it (charge chosen evenly,
@@ -27,7 +28,8 @@ class SimulationConfig:
     grid : int
         Voxels per side of the cube (3 mm voxels).
     voxel_threshold_mev : float
-        Voxels with less deposited energy are dropped.
+        Voxels with less deposited energy are dropped. Default: three times the energy
+        equivalent of a wire's readout noise (``constants.VOXEL_THRESHOLD_MEV``, 0.040 MeV).
     voxel_label : str
         Label of a voxel that several particles deposited in: ``priority``, the highest class
         among them (Michel > delta > shower > MIP > HIP), as the labels of the paper's data
@@ -101,7 +103,7 @@ class SimulationConfig:
     """
 
     grid: int = 192
-    voxel_threshold_mev: float = 0.02
+    voxel_threshold_mev: float = VOXEL_THRESHOLD_MEV
     voxel_label: str = "priority"
     delta_min_voxels: int = 0
     transverse_sigma_vox: float = 0.4

@@ -19,8 +19,9 @@ from lartpc_seg.io.events import Event, EventFile, FileMeta, write_events
 from lartpc_seg.labels import Process, relabel
 from lartpc_seg.simulation.composition import Primary, compose_event
 from lartpc_seg.simulation.config import SimulationConfig
-from lartpc_seg.simulation.transport import Transport
-from lartpc_seg.simulation.voxelize import voxelize
+from lartpc_seg.simulation.particles import ParticleStore
+from lartpc_seg.simulation.transport import Deposits, Transport
+from lartpc_seg.simulation.voxelize import Voxels, voxelize
 
 #: The ``source`` of the files the simulator writes.
 SOURCE = f"lartpc_seg.simulation {__version__}"
@@ -59,16 +60,40 @@ def simulate_primaries(
     -------
     Event
         Voxels (unique, inside the grid, energy above the threshold), original labels (by
-        ``config.voxel_label``: the highest deposit label of the particles in the voxel, or
-        that of its dominant particle; δ rays with fewer than ``config.delta_min_voxels``
-        voxels of their own labelled as their track), relabeled labels, particle table.
+        ``config.voxel_label``: the highest deposit label of the particles whose true deposit
+        points lie in the voxel, else that of its dominant particle; δ rays with fewer than
+        ``config.delta_min_voxels`` voxels of their own labelled as their track), relabeled
+        labels, particle table.
     """
+    deposits, store = transport_primaries(config, rng, primaries)
+    vox = voxelize_deposits(config, rng, deposits, store)
+    return Event(
+        event=int(event),
+        coords=vox.coords,
+        energy=vox.energy,
+        label=vox.label,
+        relabel=relabel(vox.coords, vox.label),
+        part=vox.part,
+        particles=store.table(vox.edep, 1.0 / VOXEL_CM),
+    )
+
+
+def transport_primaries(
+    config: SimulationConfig, rng: np.random.Generator, primaries: Sequence[Primary]
+) -> tuple[Deposits, ParticleStore]:
+    """Transport the primaries: every deposit point (cm) and the table of all particles."""
     transport = Transport(config, rng)
     for p in primaries:
         transport.add(p.pdg, -1, Process.primary, p.ke_mev, p.start_cm, p.direction)
     deposits = transport.run()
-    store = transport.store
-    vox = voxelize(
+    return deposits, transport.store
+
+
+def voxelize_deposits(
+    config: SimulationConfig, rng: np.random.Generator, deposits: Deposits, store: ParticleStore
+) -> Voxels:
+    """Voxels of an event's deposits under the configuration's spread, threshold and labels."""
+    return voxelize(
         rng,
         deposits.points / VOXEL_CM,
         deposits.energy,
@@ -80,15 +105,6 @@ def simulate_primaries(
         config.voxel_label,
         store.parent[: store.n],
         config.delta_min_voxels,
-    )
-    return Event(
-        event=int(event),
-        coords=vox.coords,
-        energy=vox.energy,
-        label=vox.label,
-        relabel=relabel(vox.coords, vox.label),
-        part=vox.part,
-        particles=store.table(vox.edep, 1.0 / VOXEL_CM),
     )
 
 

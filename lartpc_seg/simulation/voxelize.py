@@ -36,6 +36,10 @@ class Voxels:
         Energy each particle deposited inside the volume (before the threshold), MeV.
     true_voxel : (N,) bool
         Whether a true (unspread) deposit point lies in the voxel.
+    pair_voxel, pair_part : (Q,) int64
+        Row (into ``coords``) and particle of every (voxel, particle) pair of the charge.
+    pair_energy : (Q,) float64
+        Charge that particle put in that voxel, MeV.
     """
 
     coords: np.ndarray
@@ -44,6 +48,9 @@ class Voxels:
     label: np.ndarray
     edep: np.ndarray
     true_voxel: np.ndarray
+    pair_voxel: np.ndarray
+    pair_part: np.ndarray
+    pair_energy: np.ndarray
 
 
 def voxelize(
@@ -140,6 +147,8 @@ def voxelize(
         if rule == "priority":
             label = np.where(true_voxel, true_label[at], label)
     voxel_key = voxel_key[keep]
+    pair_row = np.repeat(np.cumsum(keep) - 1, np.diff(np.append(first, len(pair_key))))
+    kept_pairs = np.repeat(keep, np.diff(np.append(first, len(pair_key))))
     coords = np.stack(
         [voxel_key // (grid * grid), (voxel_key // grid) % grid, voxel_key % grid], axis=1
     )
@@ -150,6 +159,9 @@ def voxelize(
         label=np.asarray(label)[keep].astype(np.int8),
         edep=edep,
         true_voxel=true_voxel[keep],
+        pair_voxel=pair_row[kept_pairs],
+        pair_part=pair_part[kept_pairs],
+        pair_energy=pair_energy[kept_pairs],
     )
 
 

@@ -30,7 +30,7 @@ def _projected_angles(directions: np.ndarray) -> np.ndarray:
 def _walk_rms(mass: float, ke: float, length: float, step: float, seed: int) -> float:
     """RMS projected angle after ``length`` cm at fixed momentum, steps of ``step`` cm."""
     rng = np.random.default_rng(seed)
-    n = int(round(length / step))
+    n = round(length / step)
     p, beta, _ = kinematics(np.full(n, ke), mass)
     widths, _ = scattering_widths(p, beta, np.full(n, step), ScatteringPath())
     # one more zero-width step: the direction after the last step's kick
