@@ -99,6 +99,22 @@ PION_ABSORPTION_I0_TO_I1 = 4.0
 #: Z = 18, N = 22 weighted by the ratio above: 1 / (1 + r · Z·N / (Z(Z−1)/2)) = 0.088 [C].
 PION_ABSORPTION_PP_PROBABILITY = 1.0 / (1.0 + PION_ABSORPTION_I0_TO_I1 * 18 * 22 / (18 * 17 / 2))
 
+# --- Charge spread (docs/physics.md, "Charge spread") -------------------------------------------
+#: Transverse diffusion coefficient of drifting electrons in LAr at 500 V/cm, cm²/μs (12 cm²/s)
+#: [V: Wire-Cell LAr parameters, WireCell/wire-cell-tests sim/six/params.jsonnet].
+LAR_TRANSVERSE_DIFFUSION_CM2_US = 12.0e-6
+#: Electron drift velocity in LAr at 500 V/cm, cm/μs [V: same file, 1.6 mm/μs].
+LAR_DRIFT_VELOCITY_CM_US = 0.16
+#: Longest drift of the detector the charge spread stands for, cm: 1 m, between ArgoNeuT's
+#: 0.47 m and ICARUS' 1.5 m [E; drift lengths M].
+REFERENCE_DRIFT_CM = 100.0
+#: RMS transverse spread of the charge, voxels, over drifts uniform in [0, REFERENCE_DRIFT_CM]:
+#: √(2 D_T ⟨t⟩) with ⟨t⟩ = L / (2 v), i.e. √(D_T L / v) = 0.087 cm = 0.29 voxel [C].
+CHARGE_SPREAD_VOX = (
+    np.sqrt(LAR_TRANSVERSE_DIFFUSION_CM2_US * REFERENCE_DRIFT_CM / LAR_DRIFT_VELOCITY_CM_US)
+    / VOXEL_CM
+)
+
 # --- Readout noise and the voxel threshold (docs/physics.md, "Voxel threshold") ---------------
 #: Equivalent noise charge of a wire after noise filtering, electrons: below 400 e− for
 #: MicroBooNE's longest (4.7 m) wires [V: MicroBooNE, JINST 12 (2017) P08003, arXiv:1705.07341].

@@ -6,12 +6,13 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from lartpc_seg.constants import VOXEL_THRESHOLD_MEV
+from lartpc_seg.constants import CHARGE_SPREAD_VOX, VOXEL_THRESHOLD_MEV
 from lartpc_seg.simulation.voxelize import VOXEL_LABEL_RULES
 
 #: Species a vertex particle can be, with the PDG codes drawn for it (charge chosen evenly,
-#: except muons, whose sign follows ``mu_plus_fraction``).
-VERTEX_SPECIES = ("muon", "pion", "proton", "electron", "photon", "pi0")
+#: except muons, whose sign follows ``mu_plus_fraction``; a ``lepton`` is e−, e+, μ− or μ+
+#: evenly, as the lepton entry of DeepLearnPhysics' MultiPartVertex configurations).
+VERTEX_SPECIES = ("muon", "pion", "proton", "electron", "photon", "pi0", "lepton")
 
 
 @dataclass
@@ -42,8 +43,10 @@ class SimulationConfig:
         (Supera ``DeltaSize``, default 10): below ~3 MeV a δ electron stays inside the track's
         1-2-voxel width. 0 (default) keeps every δ ray above ``delta_cut_mev`` as delta.
     transverse_sigma_vox : float
-        Gaussian spread (per axis, voxels) of every deposit point: diffusion, which makes tracks
-        1–2 voxels wide (physics.md §5).
+        Gaussian spread (per axis, voxels) of the charge of every deposit point: transverse
+        diffusion over a 1 m drift (``constants.CHARGE_SPREAD_VOX``, 0.29 voxel), which makes
+        tracks 1–2 voxels wide (docs/physics.md, "Charge spread"). Labels come from the
+        unspread points (``voxel_label``).
     step_mm : float
         Tracking step of charged particles.
     landau_sigma : float
@@ -59,10 +62,16 @@ class SimulationConfig:
     vertex_particles : [int, int]
         Inclusive range of the number of vertex particles.
     vertex_species : dict of str to float
-        Relative weights of the vertex species (keys from ``VERTEX_SPECIES``).
+        Relative weights of the vertex species (keys from ``VERTEX_SPECIES``). The order of
+        the keys is the order of the draw.
+    vertex_multiplicity : dict of str to [int, int]
+        Fewest and most particles of a species per vertex, as DeepLearnPhysics' ParticleBomb
+        (``NumRange``): every species first gets its fewest, the rest of the vertex's particles
+        are drawn by weight among the species below their most. Species not named are
+        unlimited; {} (default) draws every particle by weight.
     vertex_margin_vox : float
         Distance of the vertex from the faces of the cube.
-    muon_ke, pion_ke, proton_ke, electron_ke, photon_ke, pi0_ke : [float, float]
+    muon_ke, pion_ke, proton_ke, electron_ke, photon_ke, pi0_ke, lepton_ke : [float, float]
         Kinetic-energy ranges of the vertex species.
     cosmic_tracks : [int, int]
         Inclusive range of cosmic-like tracks (start anywhere in the cube, isotropic).
@@ -106,7 +115,7 @@ class SimulationConfig:
     voxel_threshold_mev: float = VOXEL_THRESHOLD_MEV
     voxel_label: str = "priority"
     delta_min_voxels: int = 0
-    transverse_sigma_vox: float = 0.4
+    transverse_sigma_vox: float = float(CHARGE_SPREAD_VOX)
     step_mm: float = 0.6
     landau_sigma: float = 0.6
     delta_cut_mev: float = 1.0
@@ -124,6 +133,7 @@ class SimulationConfig:
             "pi0": 0.3,
         }
     )
+    vertex_multiplicity: dict[str, list[int]] = field(default_factory=dict)
     vertex_margin_vox: float = 10.0
     muon_ke: list[float] = field(default_factory=lambda: [20.0, 500.0])
     pion_ke: list[float] = field(default_factory=lambda: [20.0, 500.0])
@@ -131,6 +141,7 @@ class SimulationConfig:
     electron_ke: list[float] = field(default_factory=lambda: [10.0, 400.0])
     photon_ke: list[float] = field(default_factory=lambda: [10.0, 400.0])
     pi0_ke: list[float] = field(default_factory=lambda: [10.0, 200.0])
+    lepton_ke: list[float] = field(default_factory=lambda: [50.0, 800.0])
     cosmic_tracks: list[int] = field(default_factory=lambda: [4, 9])
     cosmic_proton_fraction: float = 0.15
     cosmic_muon_ke: list[float] = field(default_factory=lambda: [100.0, 2000.0])
@@ -188,6 +199,22 @@ class SimulationConfig:
         weights = list(self.vertex_species.values())
         if any(w < 0 for w in weights) or (self.vertex_particles[1] > 0 and sum(weights) <= 0):
             raise ValueError("SimulationConfig.vertex_species weights must be >= 0, not all 0")
+        for name, bounds in self.vertex_multiplicity.items():
+            if name not in self.vertex_species:
+                raise ValueError(
+                    f"SimulationConfig.vertex_multiplicity: '{name}' is not in vertex_species"
+                )
+            if len(bounds) != 2 or not 0 <= bounds[0] <= bounds[1]:
+                raise ValueError(
+                    f"SimulationConfig.vertex_multiplicity['{name}'] must be [fewest, most] with "
+                    f"0 <= fewest <= most, got {bounds}"
+                )
+        fewest = sum(b[0] for b in self.vertex_multiplicity.values())
+        if self.vertex_particles[1] > 0 and fewest > self.vertex_particles[0]:
+            raise ValueError(
+                f"SimulationConfig.vertex_multiplicity asks for at least {fewest} particles, more "
+                f"than vertex_particles allows ({self.vertex_particles[0]})"
+            )
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> SimulationConfig:
@@ -213,10 +240,15 @@ class SimulationConfig:
                 if not isinstance(value, (list, tuple)):
                     raise ValueError(f"SimulationConfig.{key} must be a list [low, high]")
                 values[key] = [type(default[0])(v) for v in value]
-            elif isinstance(default, dict):
+            elif isinstance(default, dict) or key == "vertex_multiplicity":
                 if not isinstance(value, dict):
                     raise ValueError(f"SimulationConfig.{key} must be a mapping")
-                values[key] = {str(k): float(v) for k, v in value.items()}
+                if key == "vertex_multiplicity":
+                    if any(not isinstance(v, (list, tuple)) for v in value.values()):
+                        raise ValueError(f"SimulationConfig.{key} values must be [fewest, most]")
+                    values[key] = {str(k): [int(x) for x in v] for k, v in value.items()}
+                else:
+                    values[key] = {str(k): float(v) for k, v in value.items()}
             else:
                 try:
                     values[key] = type(default)(value)

@@ -16,14 +16,6 @@ from lartpc_seg.simulation.event import (
     config_yaml,
 )
 
-CONFIG_YAML = Path(__file__).resolve().parents[2] / "config.yaml"
-
-
-def default_study_config() -> SimulationConfig:
-    """The simulation configuration of the default study (``config.yaml``)."""
-    dataset = yaml.safe_load(CONFIG_YAML.read_text())["dataset"]
-    return SimulationConfig.from_dict({**dataset["simulation"], "grid": dataset["grid"]})
-
 
 def _columns(event) -> list[np.ndarray]:
     return [
@@ -90,8 +82,9 @@ def test_like_remakes_a_small_file(tmp_path):
 
 
 @pytest.mark.slow
-def test_like_remakes_the_default_study(tmp_path):
-    config = default_study_config()
+def test_like_remakes_the_default_study(tmp_path, default_study_config):
+    config = default_study_config
+    assert "vertex_species" in yaml.safe_load(config_yaml(config))
     simulate_file(tmp_path / "a.root", 2, 20190314, config, first_event=198)
     assert (
         main(["simulate", "--like", str(tmp_path / "a.root"), "--out", str(tmp_path / "b.root")])
