@@ -19,7 +19,7 @@ VERTEX_SPECIES = ("muon", "pion", "proton", "electron", "photon", "pi0", "lepton
 class SimulationConfig:
     """Knobs of the parametrised LArTPC simulation (lengths in voxels, energies in MeV).
 
-    Event composition mimics the DeepLearnPhysics MPV/MPR generator (physics.md §1.2, §4): one
+    Event composition mimics the DeepLearnPhysics MPV/MPR generator (docs/physics.md §7): one
     multi-particle vertex, cosmic-like tracks crossing the volume, and extra muons that stop
     inside it (the Michel enrichment). Every position and direction is uniform/isotropic and
     every kinetic energy flat in its range.
@@ -32,11 +32,12 @@ class SimulationConfig:
         Voxels with less deposited energy are dropped. Default: three times the energy
         equivalent of a wire's readout noise (``constants.VOXEL_THRESHOLD_MEV``, 0.040 MeV).
     voxel_label : str
-        Label of a voxel that several particles deposited in: ``priority``, the highest class
-        among them (Michel > delta > shower > MIP > HIP), as the labels of the paper's data
-        (LArCV2 ``SegLabelFiveTypes``), so a δ ray or Michel electron owns every voxel it
-        touches, the track's included; or ``dominant``, the class of the particle that deposited
-        the most energy there.
+        Label of a voxel that several particles deposited in: ``priority`` (default), the
+        highest class (Michel > delta > shower > MIP > HIP) among the particles whose true,
+        unspread deposit points lie in the voxel, as the paper's label maker (Supera with
+        ``UseTruePosition``, LArCV2 ``SegLabelFiveTypes``), and for a voxel only the charge
+        spread reaches, the class of the particle that put the most charge in it; or
+        ``dominant``, the class of that particle for every voxel (docs/physics.md §8).
     delta_min_voxels : int
         A δ ray with fewer voxels of its own (voxels its track did not also deposit in) is
         labelled as the track that emitted it, the rule of DeepLearnPhysics' label maker
@@ -45,7 +46,7 @@ class SimulationConfig:
     transverse_sigma_vox : float
         Gaussian spread (per axis, voxels) of the charge of every deposit point: transverse
         diffusion over a 1 m drift (``constants.CHARGE_SPREAD_VOX``, 0.29 voxel), which makes
-        tracks 1–2 voxels wide (docs/physics.md, "Charge spread"). Labels come from the
+        tracks 1–2 voxels wide (docs/physics.md §8). Labels come from the
         unspread points (``voxel_label``).
     step_mm : float
         Tracking step of charged particles.
@@ -91,19 +92,18 @@ class SimulationConfig:
     mu_plus_fraction : float
         Fraction of μ+ among all muons (μ+ always yields a Michel electron, μ− 26 % of the time).
     capture_photons : [int, int]
-        γ rays emitted where a μ− is captured (the other 74 %), drawn uniformly in the range:
-        de-excitation of the ⁴⁰Cl* nucleus and capture of the emitted neutrons on ⁴⁰Ar give a few
-        MeV of γ rays (physics.md §3: "a few MeV γ / neutron-like blips, label Shower"). Their
-        Compton blobs near a muon's end look like a Michel electron's bremsstrahlung photons but
-        are Shower in both label sets. Default [0, 0] (none, as the original study's note
-        leaves optional).
+        γ rays emitted where a μ− is captured (the other 74 %) or a stopped π− is absorbed,
+        drawn uniformly in the range: de-excitation of the residual nucleus and capture of the
+        emitted neutrons on ⁴⁰Ar give a few MeV of γ rays (docs/physics.md §6). Their Compton
+        blobs near a track's end look like a Michel electron's bremsstrahlung photons but are
+        Shower in both label sets. Default [0, 0] (none).
     capture_photon_mev : [float, float]
         Energy range of each capture γ, MeV (uniform; an approximation of the line spectrum).
     ambient_photons : [int, int]
         γ rays born anywhere in the cube (uniform position, isotropic), drawn uniformly in the
         range: a stand-in for the low-energy γ activity of a cosmic-ray-exposed detector, such
-        as the 6.1 MeV cascades of neutrons captured on ⁴⁰Ar (physics.md §4: "neutron-like
-        blips, label Shower"); their number is a choice of the study, not a measured rate.
+        as the 6.1 MeV cascades of neutrons captured on ⁴⁰Ar (docs/physics.md §7, a knob); their
+        number is a choice of the study, not a measured rate.
         Their Compton blobs are Shower in both label sets and, unlike the capture γ rays, bear
         no relation to where a muon stopped or whether it decayed. Default [0, 0].
     ambient_photon_mev : [float, float]

@@ -69,7 +69,7 @@ def voxelize(
     """Spread, voxelise and sum the deposit points of one event; label the voxels.
 
     The charge of every point is moved by an isotropic gaussian offset of ``sigma_vox`` voxels
-    per axis (docs/physics.md, "Charge spread"), then goes to the voxel it falls in. Points
+    per axis (docs/physics.md §8), then goes to the voxel it falls in. Points
     outside the cube are dropped, charge is summed per voxel, the voxel's particle is the one
     with the largest summed share, and voxels below ``threshold_mev`` are dropped. Labels
     follow ``rule`` (``VOXEL_LABEL_RULES``): with ``priority`` a voxel holding true deposit
