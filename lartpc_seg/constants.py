@@ -15,7 +15,7 @@ VOXEL_MM = 3.0
 #: Voxel pitch, cm.
 VOXEL_CM = VOXEL_MM / 10.0
 
-# --- Liquid argon (docs/physics.md §2) --------------------------------------------------------------
+# --- Liquid argon (docs/physics.md §2) ------------------------------------------------------------
 #: Density, g/cm³ [V: LArSoft/larnd-sim configs].
 LAR_DENSITY_G_CM3 = 1.396
 #: Atomic number [V: LArSoft LArProperties].
@@ -57,7 +57,7 @@ PION_MASS_MEV = 139.57039
 PION0_MASS_MEV = 134.9768
 PROTON_MASS_MEV = 938.27208816
 
-# --- Muon decay and capture (docs/physics.md §6) ----------------------------------------------------
+# --- Muon decay and capture (docs/physics.md §6) --------------------------------------------------
 #: Michel electron maximum total energy (m_μ² + m_e²)/(2 m_μ), MeV (52.83) [V/C].
 MICHEL_ENDPOINT_MEV = (MUON_MASS_MEV**2 + ELECTRON_MASS_MEV**2) / (2.0 * MUON_MASS_MEV)
 #: Free muon decay rate, 1/μs (τ = 2.1969811 μs) [V: Geant4, PDG 2012].
@@ -130,7 +130,7 @@ READOUT_NOISE_MEV = READOUT_NOISE_ELECTRONS * W_ION_EV * 1.0e-6 / RECOMBINATION_
 #: it 0.13 % of the time), MeV (0.040) [C].
 VOXEL_THRESHOLD_MEV = 3.0 * READOUT_NOISE_MEV
 
-# --- Reference range tables (docs/physics.md §3), cm -----------------------------------------------
+# --- Reference range tables (docs/physics.md §3), cm ----------------------------------------------
 #: Kinetic energies of the CSDA range tables, MeV.
 RANGE_TABLE_KE_MEV = np.array([10, 20, 30, 40, 50, 80, 100, 150, 200, 300, 400, 500, 1000.0])
 #: Muon CSDA range in LAr, cm [V: PDG muon table, as quoted in LArSoft TrackMomentumCalculator;
@@ -143,7 +143,7 @@ PROTON_RANGE_TABLE_CM = np.array(
     [0.135, 0.45, 0.93, 1.55, np.nan, 5.28, 7.82, 15.9, 26.0, 51.2, 81.5, 115.6, 319.0]
 )
 
-# --- Delta rays: PDG rate table (docs/physics.md §3) [C] --------------------------------------------
+# --- Delta rays: PDG rate table (docs/physics.md §3) [C] ------------------------------------------
 #: Muon momenta of the table, MeV/c.
 DELTA_TABLE_P_MEV = np.array([300.0, 500.0, 1000.0, 3000.0])
 #: Thresholds of the table, MeV.
@@ -158,7 +158,7 @@ DELTA_TABLE_PER_CM = np.array(
     ]
 )
 
-# --- Photon attenuation (docs/physics.md §5; Klein–Nishina + Bethe–Heitler) -------------------------
+# --- Photon attenuation (docs/physics.md §5; Klein–Nishina + Bethe–Heitler) -----------------------
 #: Photon energies of the attenuation table, MeV. Points below 0.5 MeV (photo-electric included)
 #: are [M: NIST XCOM argon]; points above 50 MeV approach 9/7 X0 [E].
 PHOTON_TABLE_E_MEV = np.array(
@@ -168,7 +168,8 @@ PHOTON_TABLE_E_MEV = np.array(
 PHOTON_ATTENUATION_CM = np.array(
     [4.4, 6.0, 9.1, 12.4, 17.6, 21.3, 25.7, 29.4, 29.3, 28.1, 26.1, 23.5, 20.5, 18.9, 18.0]
 )
-#: Fraction of interactions that are pair conversions [C: docs/physics.md §5 for 0.5–50 MeV; E above].
+#: Fraction of interactions that are pair conversions [C: docs/physics.md §5 for 0.5–50 MeV;
+#: E above].
 PHOTON_PAIR_FRACTION = np.array(
     [0.0, 0.0, 0.0, 0.0, 0.02, 0.07, 0.20, 0.44, 0.67, 0.77, 0.85, 0.92, 0.97, 0.99, 1.0]
 )
