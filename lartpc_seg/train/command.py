@@ -52,7 +52,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--class-weights",
         action="store_true",
-        help="per-event class weights w_c = N / (K N_c) (study.md §4)",
+        help="per-event class weights w_c = N / (K N_c) (docs/study.md §4)",
     )
     parser.add_argument("--model", default="{}", help="JSON object: the config's model section")
     parser.add_argument(
