@@ -1,6 +1,6 @@
 """``python -m lartpc_seg infer``: predictions of a trained model on an event file.
 
-Writes the ``predictions`` tree (docs/event-format.md), aligned entry and voxel by voxel with
+Writes the ``predictions`` tree of event-format.md, aligned entry by entry and voxel by voxel with
 the event file, and records the model checkpoint's path and digest, the event file's digest and the
 number of cube symmetries the class probabilities were averaged over.
 """
