@@ -10,12 +10,12 @@ from __future__ import annotations
 import numpy as np
 
 # --- Detector geometry -------------------------------------------------------------------------
-#: Voxel pitch, mm (docs/study.md §1; OpenData blog) [V].
+#: Voxel pitch, mm (study.md §1; OpenData blog) [V].
 VOXEL_MM = 3.0
 #: Voxel pitch, cm.
 VOXEL_CM = VOXEL_MM / 10.0
 
-# --- Liquid argon (docs/physics.md §3) ---------------------------------------------------------
+# --- Liquid argon (physics.md §3) --------------------------------------------------------------
 #: Density, g/cm³ [V: LArSoft/larnd-sim configs].
 LAR_DENSITY_G_CM3 = 1.396
 #: Atomic number [V: LArSoft LArProperties].
@@ -44,7 +44,7 @@ LAR_STERNHEIMER = {
 # --- Energy loss -------------------------------------------------------------------------------
 #: K = 4π N_A r_e² m_e c², MeV cm²/mol [V: PDG RPP "Passage of particles through matter"].
 BETHE_K_MEV_CM2_MOL = 0.307075
-#: ½ K (Z/A) ρ, the delta-ray prefactor in LAr, MeV/cm (0.0966) [C: docs/physics.md §3].
+#: ½ K (Z/A) ρ, the delta-ray prefactor in LAr, MeV/cm (0.0966) [C: physics.md §3].
 DELTA_PREFACTOR_MEV_CM = 0.5 * BETHE_K_MEV_CM2_MOL * LAR_Z / LAR_A_G_MOL * LAR_DENSITY_G_CM3
 #: Highland formula constants: θ0 = 13.6 MeV/(βcp) √(x/X0) (1 + 0.038 ln(x/X0)) [V: PDG RPP].
 HIGHLAND_MEV = 13.6
@@ -57,7 +57,7 @@ PION_MASS_MEV = 139.57039
 PION0_MASS_MEV = 134.9768
 PROTON_MASS_MEV = 938.27208816
 
-# --- Muon decay and capture (docs/physics.md §3) -----------------------------------------------
+# --- Muon decay and capture (physics.md §3) ----------------------------------------------------
 #: Michel electron maximum total energy (m_μ² + m_e²)/(2 m_μ), MeV (52.83) [V/C].
 MICHEL_ENDPOINT_MEV = (MUON_MASS_MEV**2 + ELECTRON_MASS_MEV**2) / (2.0 * MUON_MASS_MEV)
 #: Free muon decay rate, 1/μs (τ = 2.1969811 μs) [V: Geant4, PDG 2012].
@@ -67,7 +67,7 @@ MUON_CAPTURE_RATE_AR_PER_US = 1.2727
 #: μ− bound decay rate in Ar, 1/μs (free × (1 − 2.5 (Z_eff α)²), Z_eff = 14.89) [C].
 MUON_BOUND_DECAY_RATE_AR_PER_US = 0.4417
 #: Probability that a stopped μ− decays (emits a Michel electron) rather than being captured
-#: (0.4417 / (0.4417 + 1.2727) = 0.258) [C: docs/physics.md §3].
+#: (0.4417 / (0.4417 + 1.2727) = 0.258) [C: physics.md §3].
 MU_MINUS_DECAY_PROBABILITY = MUON_BOUND_DECAY_RATE_AR_PER_US / (
     MUON_BOUND_DECAY_RATE_AR_PER_US + MUON_CAPTURE_RATE_AR_PER_US
 )
@@ -76,20 +76,20 @@ PION_DECAY_MUON_KE_MEV = (PION_MASS_MEV**2 + MUON_MASS_MEV**2) / (
     2.0 * PION_MASS_MEV
 ) - MUON_MASS_MEV
 
-# --- Reference range tables (docs/physics.md §3), cm ------------------------------------------
+# --- Reference range tables (physics.md §3), cm -----------------------------------------------
 #: Kinetic energies of the CSDA range tables, MeV.
 RANGE_TABLE_KE_MEV = np.array([10, 20, 30, 40, 50, 80, 100, 150, 200, 300, 400, 500, 1000.0])
 #: Muon CSDA range in LAr, cm [V: PDG muon table, as quoted in LArSoft TrackMomentumCalculator;
-#: the 150 MeV entry is approximate in docs/physics.md].
+#: the 150 MeV entry is approximate in physics.md].
 MUON_RANGE_TABLE_CM = np.array(
     [0.70, 2.38, 4.73, 7.58, 10.8, 22.1, 30.4, 52.0, 76.2, 123.6, 170.9, 217.4, 441.5]
 )
-#: Proton CSDA range in argon, cm (NaN where docs/physics.md has no entry) [V: NIST PSTAR].
+#: Proton CSDA range in argon, cm (NaN where physics.md has no entry) [V: NIST PSTAR].
 PROTON_RANGE_TABLE_CM = np.array(
     [0.135, 0.45, 0.93, 1.55, np.nan, 5.28, 7.82, 15.9, 26.0, 51.2, 81.5, 115.6, 319.0]
 )
 
-# --- Delta rays: PDG rate table (docs/physics.md §3) [C] ---------------------------------------
+# --- Delta rays: PDG rate table (physics.md §3) [C] --------------------------------------------
 #: Muon momenta of the table, MeV/c.
 DELTA_TABLE_P_MEV = np.array([300.0, 500.0, 1000.0, 3000.0])
 #: Thresholds of the table, MeV.
@@ -104,22 +104,22 @@ DELTA_TABLE_PER_CM = np.array(
     ]
 )
 
-# --- Photon attenuation (docs/physics.md §3; Klein–Nishina + Bethe–Heitler) --------------------
+# --- Photon attenuation (physics.md §3; Klein–Nishina + Bethe–Heitler) -------------------------
 #: Photon energies of the attenuation table, MeV. Points below 0.5 MeV (photo-electric included)
 #: are [M: NIST XCOM argon]; points above 50 MeV approach 9/7 X0 [E].
 PHOTON_TABLE_E_MEV = np.array(
     [0.1, 0.2, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 30.0, 50.0, 100.0, 300.0, 1000.0, 1.0e5]
 )
-#: Attenuation length in LAr, cm [C: docs/physics.md §3 for 0.5–50 MeV].
+#: Attenuation length in LAr, cm [C: physics.md §3 for 0.5–50 MeV].
 PHOTON_ATTENUATION_CM = np.array(
     [4.4, 6.0, 9.1, 12.4, 17.6, 21.3, 25.7, 29.4, 29.3, 28.1, 26.1, 23.5, 20.5, 18.9, 18.0]
 )
-#: Fraction of interactions that are pair conversions [C: docs/physics.md §3, 0.5–50 MeV; E above].
+#: Fraction of interactions that are pair conversions [C: physics.md §3 for 0.5–50 MeV; E above].
 PHOTON_PAIR_FRACTION = np.array(
     [0.0, 0.0, 0.0, 0.0, 0.02, 0.07, 0.20, 0.44, 0.67, 0.77, 0.85, 0.92, 0.97, 0.99, 1.0]
 )
 
 # --- Bremsstrahlung ----------------------------------------------------------------------------
 #: Scale of the radiative loss relative to E/X0 at Michel energies (incomplete screening)
-#: [E: docs/physics.md §4].
+#: [E: physics.md §4].
 BREMS_LOSS_SCALE = 0.8

@@ -17,7 +17,7 @@ VERTEX_SPECIES = ("muon", "pion", "proton", "electron", "photon", "pi0")
 class SimulationConfig:
     """Knobs of the parametrised LArTPC simulation (lengths in voxels, energies in MeV).
 
-    Event composition mimics the DeepLearnPhysics MPV/MPR generator (docs/physics.md §1.2, §4): one
+    Event composition mimics the DeepLearnPhysics MPV/MPR generator (physics.md §1.2, §4): one
     multi-particle vertex, cosmic-like tracks crossing the volume, and extra muons that stop
     inside it (the Michel enrichment). Every position and direction is uniform/isotropic and
     every kinetic energy flat in its range.
@@ -41,7 +41,7 @@ class SimulationConfig:
         1-2-voxel width. 0 (default) keeps every δ ray above ``delta_cut_mev`` as delta.
     transverse_sigma_vox : float
         Gaussian spread (per axis, voxels) of every deposit point: diffusion, which makes tracks
-        1–2 voxels wide (docs/physics.md §5).
+        1–2 voxels wide (physics.md §5).
     step_mm : float
         Tracking step of charged particles.
     landau_sigma : float
@@ -82,7 +82,7 @@ class SimulationConfig:
     capture_photons : [int, int]
         γ rays emitted where a μ− is captured (the other 74 %), drawn uniformly in the range:
         de-excitation of the ⁴⁰Cl* nucleus and capture of the emitted neutrons on ⁴⁰Ar give a few
-        MeV of γ rays (docs/physics.md §3: "a few MeV γ / neutron-like blips, label Shower"). Their
+        MeV of γ rays (physics.md §3: "a few MeV γ / neutron-like blips, label Shower"). Their
         Compton blobs near a muon's end look like a Michel electron's bremsstrahlung photons but
         are Shower in both label sets. Default [0, 0] (none, as the original study's note
         leaves optional).
@@ -91,7 +91,7 @@ class SimulationConfig:
     ambient_photons : [int, int]
         γ rays born anywhere in the cube (uniform position, isotropic), drawn uniformly in the
         range: a stand-in for the low-energy γ activity of a cosmic-ray-exposed detector, such
-        as the 6.1 MeV cascades of neutrons captured on ⁴⁰Ar (docs/physics.md §4: "neutron-like
+        as the 6.1 MeV cascades of neutrons captured on ⁴⁰Ar (physics.md §4: "neutron-like
         blips, label Shower"); their number is a choice of the study, not a measured rate.
         Their Compton blobs are Shower in both label sets and, unlike the capture γ rays, bear
         no relation to where a muon stopped or whether it decayed. Default [0, 0].

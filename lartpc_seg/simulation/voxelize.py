@@ -57,7 +57,7 @@ def voxelize(
     """Diffuse, voxelise and sum the deposit points of one event.
 
     Every point is moved by an isotropic gaussian offset of ``sigma_vox`` voxels per axis
-    (transverse diffusion, docs/physics.md §5), then its energy goes to the voxel it falls in.
+    (transverse diffusion, physics.md §5), then its energy goes to the voxel it falls in.
     Points outside the cube are dropped, deposits are summed per voxel, the voxel's particle is
     the one with the largest summed share, its label follows ``rule`` (``VOXEL_LABEL_RULES``),
     and voxels below ``threshold_mev`` are dropped.
