@@ -1,7 +1,7 @@
 """``python -m lartpc_seg benchmark engine``: built-in sparse engine vs MinkowskiEngine vs dense.
 
 Measured in one process, interleaved (A, B, A, B, … after one warm-up run of each), min and
-median over the runs (docs/benchmarking.md); MinkowskiEngine against the built-in engine also as the
+median over the runs (benchmarking.md); MinkowskiEngine against the built-in engine also as the
 ratio of each round's two runs (:func:`paired_ratio`), which the machine's drifting speed
 affects far less than a ratio of medians:
 

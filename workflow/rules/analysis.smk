@@ -1,6 +1,6 @@
 # Analysis: per-class accuracy table, training curves, Michel reconstruction and tables.
 
-#: accuracy column → (model variant, true labels it is scored against), docs/study.md §5.
+#: accuracy column → (model variant, true labels it is scored against), study.md §5.
 ACCURACY_COLUMNS = {
     "regular_regular": ("regular", "label"),
     "regular_relabeled": ("regular", "relabel"),
