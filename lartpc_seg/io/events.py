@@ -1,4 +1,4 @@
-"""Event files (event-format.md): the TTree ``events`` and the one-entry TTree ``meta``.
+"""Event files (docs/event-format.md): the TTree ``events`` and the one-entry TTree ``meta``.
 
 Files are written with ``uproot.recreate(...).mktree`` in chunks (TTrees, ZSTD) and read back
 per range of entries, so a file never has to fit in memory at once.

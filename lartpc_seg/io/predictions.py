@@ -1,4 +1,4 @@
-"""Prediction files (event-format.md): TTree ``predictions``, aligned entry by entry with events."""
+"""Prediction files (docs/event-format.md): TTree ``predictions``, aligned with the events."""
 
 from __future__ import annotations
 
