@@ -1,4 +1,4 @@
-"""Per-class non-zero accuracy of the variants (docs/study.md §5), with bootstrap intervals.
+"""Per-class non-zero accuracy of the variants (study.md §5), with bootstrap intervals.
 
 Command line::
 
@@ -60,7 +60,7 @@ _VARIANT_TITLES = {
     "weighted": "Relabeled + weighting",
 }
 
-#: The four columns of docs/study.md §5: key → (variant, truth).
+#: The four columns of study.md §5: key → (variant, truth).
 STUDY_COLUMNS: dict[str, tuple[str, str]] = {
     "regular_regular": ("regular", "label"),
     "regular_relabeled": ("regular", "relabel"),
@@ -69,7 +69,7 @@ STUDY_COLUMNS: dict[str, tuple[str, str]] = {
 }
 
 #: Non-zero accuracy per class in percent, from the ACAT 2019 slides of Domine & Terao
-#: (docs/study.md §5), by column key and class.
+#: (study.md §5), by column key and class.
 PAPER_ACCURACY_PCT: dict[str, dict[Label, float]] = {
     "regular_regular": dict(zip(Label, (98.0, 99.4, 99.4, 85.7, 56.6), strict=True)),
     "regular_relabeled": dict(zip(Label, (98.1, 99.2, 97.9, 94.8, 94.4), strict=True)),

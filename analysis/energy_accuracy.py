@@ -51,7 +51,7 @@ __all__ = [
 #: Classes the command bins, by their name on the command line.
 CLASSES = {"delta": Label.DELTA, "michel": Label.MICHEL}
 
-#: Default bin edges, MeV: δ rays above the simulator's 1 MeV cut (docs/physics.md: ~1.5 voxels at
+#: Default bin edges, MeV: δ rays above the simulator's 1 MeV cut (physics.md §3: ~1.5 voxels at
 #: 1 MeV, ~4 at 3 MeV), Michel electrons up to the 52.8 MeV end point.
 DEFAULT_BINS_MEV = {
     "delta": [1.0, 2.0, 3.0, 5.0, 10.0, 30.0, 1000.0],

@@ -1,4 +1,4 @@
-"""Michel electron reconstruction on one event (docs/study.md §6, docs/physics.md §1.5).
+"""Michel electron reconstruction on one event (study.md §6, physics.md §1.5).
 
 Clusters the true and predicted Michel voxels, selects candidates (predicted Michel clusters
 attached to the end of a predicted MIP track), matches them to true Michel clusters by majority
@@ -23,13 +23,13 @@ from scipy.spatial import cKDTree
 from lartpc_seg.io.events import ParticleTable
 from lartpc_seg.labels import TOUCH_RADIUS_VOX, Label, Process
 
-#: Processes that create a Michel electron (docs/study.md §1; μ+ capture never happens).
+#: Processes that create a Michel electron (study.md §1; μ+ capture never happens).
 MICHEL_PROCESSES = (Process.Decay, Process.muMinusCaptureAtRest)
 
 
 @dataclass(frozen=True)
 class MichelConfig:
-    """Parameters of the procedure (defaults: docs/study.md §6).
+    """Parameters of the procedure (defaults: study.md §6).
 
     Attributes
     ----------
@@ -301,7 +301,7 @@ def _at_track_end(
     (the original code keeps those farther than 15 voxels) and
     DBSCAN(ε, min_samples_michel) is run on the rest. The original code required exactly one
     remaining cluster or no voxel at all, which rejects a Michel at the end of a short track
-    whose remainder is only DBSCAN noise; here noise does not count (docs/study.md §6).
+    whose remainder is only DBSCAN noise; here noise does not count (study.md §6).
 
     Parameters
     ----------
@@ -334,7 +334,7 @@ def michel_event(
     particles: ParticleTable | None = None,
     config: MichelConfig = MichelConfig(),
 ) -> MichelResult:
-    """Run the Michel procedure of docs/study.md §6 on one event.
+    """Run the Michel procedure of study.md §6 on one event.
 
     Parameters
     ----------

@@ -5,7 +5,7 @@ and writes into ``--out``:
 
 - ``michel.root``: TTrees ``michel`` (one entry per predicted Michel cluster; ``attached`` and
   ``at_edge`` are the selection tests and ``candidate`` their AND) and ``michel_true`` (one
-  entry per true Michel cluster) of docs/event-format.md, plus TH1/TH2 histograms;
+  entry per true Michel cluster) of event-format.md, plus TH1/TH2 histograms;
 - ``michel.parquet``: the same, as one awkward record per event with lists ``candidates`` and
   ``true_clusters``;
 - ``metrics.json``: purity and efficiency with 95 % intervals and the counts behind them;
@@ -128,7 +128,7 @@ def _per_event(values: np.ndarray, entry: np.ndarray, n_events: int) -> np.ndarr
 def michel_metrics(
     candidates: dict[str, np.ndarray], true_clusters: dict[str, np.ndarray], n_events: int
 ) -> dict[str, object]:
-    """Identification and cluster purity/efficiency of docs/study.md §6 with 95 % intervals.
+    """Identification and cluster purity/efficiency of study.md §6 with 95 % intervals.
 
     Parameters
     ----------

@@ -1,4 +1,4 @@
-"""Semantic classes, creation processes, and the Michel relabeling of docs/study.md §2."""
+"""Semantic classes, creation processes, and the Michel relabeling of study.md §2."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 from sklearn.cluster import DBSCAN
 
-#: DBSCAN radius of the relabeling and of the Michel analysis, in voxels (docs/study.md §2 and §6):
+#: DBSCAN radius of the relabeling and of the Michel analysis, in voxels (study.md §2 and §6):
 #: 2√2 plus a tolerance so that a gap of exactly (2, 2, 0) voxels counts as touching.
 TOUCH_RADIUS_VOX = 2.0 * np.sqrt(2.0) + 1e-6
 
@@ -40,7 +40,7 @@ NUM_CLASSES = len(Label)
 
 
 class Process(IntEnum):
-    """Creation process codes of the event format (docs/event-format.md), in code order."""
+    """Creation process codes of the event format (event-format.md), in code order."""
 
     primary = 0
     Decay = 1
@@ -57,7 +57,7 @@ class Process(IntEnum):
     hadronic = 12
     other = 13
     #: Appended after the contract's table (codes are never renumbered): Geant4's name for the
-    #: process making a μ+ decay electron at rest, a Michel process in docs/study.md §1.
+    #: process making a μ+ decay electron at rest, a Michel process in study.md §1.
     muPlusCaptureAtRest = 14
 
 
@@ -70,7 +70,7 @@ _MICHEL_PROCESSES = {Process.Decay, Process.muMinusCaptureAtRest, Process.muPlus
 
 
 def particle_class(pdg: int, process: Process | None) -> Label | None:
-    """Semantic class of one particle by the rule of docs/study.md §1.
+    """Semantic class of one particle by the rule of study.md §1.
 
     Parameters
     ----------
@@ -140,7 +140,7 @@ def _clusters(coords: np.ndarray) -> np.ndarray:
 
 
 def relabel(coords: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Relabel one event so that only primary ionisation is Michel (docs/study.md §2).
+    """Relabel one event so that only primary ionisation is Michel (study.md §2).
 
     DBSCAN(ε = 2√2 voxels, min_samples = 1) clusters the delta voxels and the Michel voxels
     separately; a cluster keeps its label only when its closest voxel lies within ε of a track

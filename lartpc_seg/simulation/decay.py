@@ -15,7 +15,7 @@ _X_MIN = ELECTRON_MASS_MEV / MICHEL_ENDPOINT_MEV
 
 
 def michel_pdf(x: np.ndarray) -> np.ndarray:
-    """Normalised Michel spectrum dΓ/dx = 2x²(3 − 2x), x = E/E_max ∈ [0, 1] (docs/physics.md §3)."""
+    """Michel spectrum dΓ/dx = 2x²(3 − 2x) on [0, 1], x = E/E_max (normalised, physics.md §3)."""
     x = np.asarray(x, dtype=np.float64)
     return np.where((x >= 0) & (x <= 1), 2.0 * x * x * (3.0 - 2.0 * x), 0.0)
 
