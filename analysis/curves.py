@@ -6,8 +6,7 @@ Command line::
         --log relabeled=results/train/relabeled/log.csv --log weighted=... \\
         --out results/plots/training_curves.png
 
-Each log is the CSV the training writes, with the header
-``iteration,phase,loss,acc_HIP,acc_MIP,acc_shower,acc_delta,acc_michel,events_per_s``:
+Each log is the CSV the training writes (columns: :data:`lartpc_seg.train.log.LOG_COLUMNS`):
 ``phase`` is ``train`` or ``val``, accuracies are fractions (NaN when the class is absent).
 """
 
@@ -22,19 +21,7 @@ import numpy as np
 
 from analysis.arguments import add_data_option
 from lartpc_seg.errors import InputError
-from lartpc_seg.labels import Label
-
-#: Accuracy column of the training log for each class.
-ACCURACY_COLUMNS: dict[Label, str] = {
-    Label.HIP: "acc_HIP",
-    Label.MIP: "acc_MIP",
-    Label.SHOWER: "acc_shower",
-    Label.DELTA: "acc_delta",
-    Label.MICHEL: "acc_michel",
-}
-#: Every column a training log must have.
-LOG_COLUMNS = ("iteration", "phase", "loss", *ACCURACY_COLUMNS.values(), "events_per_s")
-PHASES = ("train", "val")
+from lartpc_seg.train.log import ACCURACY_COLUMNS, LOG_COLUMNS, PHASES
 
 
 @dataclass
@@ -88,7 +75,8 @@ def read_log(path: str | Path, variant: str = "") -> TrainingLog:
         raise InputError(path, "no such file")
     with open(path, newline="") as f:
         reader = csv.DictReader(f)
-        header = reader.fieldnames or []
+        header = [name.lower() for name in reader.fieldnames or []]
+        reader.fieldnames = header
         for column in LOG_COLUMNS:
             if column not in header:
                 raise InputError(
