@@ -9,7 +9,6 @@ import importlib
 BENCHMARKS: dict[str, tuple[str, str]] = {
     "simulate": ("lartpc_seg.benchmark.simulate", "simulated events per second per core"),
     "engine": ("lartpc_seg.benchmark.engine", "sparse engine vs MinkowskiEngine vs dense"),
-    "michel": ("analysis.benchmark", "Michel reconstruction events per second per core"),
     "distributed": ("lartpc_seg.benchmark.distributed", "training throughput vs workers"),
 }
 

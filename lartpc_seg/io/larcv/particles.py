@@ -8,6 +8,7 @@ from typing import Literal
 
 import numpy as np
 
+from lartpc_seg.ancestry import nearest_ancestor
 from lartpc_seg.constants import MASS_BY_PDG_MEV
 from lartpc_seg.errors import InputError
 from lartpc_seg.io.events import ParticleTable
@@ -123,14 +124,8 @@ def particle_classes(pdg: np.ndarray, process: np.ndarray, parent: np.ndarray) -
         ],
         dtype=np.int64,
     )
-    cls = own.copy()
-    up = np.asarray(parent, np.int64).copy()
-    for _ in range(len(cls)):
-        todo = (cls < 0) & (up >= 0)
-        if not todo.any():
-            break
-        cls[todo] = own[up[todo]]
-        up[todo] = np.asarray(parent, np.int64)[up[todo]]
+    source = nearest_ancestor(parent, own >= 0)
+    cls = np.where(source >= 0, own[np.maximum(source, 0)], -1)
     cls[cls < 0] = Label.SHOWER
     return cls.astype(np.int8)
 
