@@ -1,10 +1,6 @@
 """Training curves of the variants on one figure: loss and per-class validation accuracy.
 
-Command line::
-
-    python -m analysis curves --log regular=results/train/regular/log.csv \\
-        --log relabeled=results/train/relabeled/log.csv --log weighted=... \\
-        --out results/plots/training_curves.png
+The command is :mod:`analysis.curves_command`.
 
 Each log is the CSV the training writes (columns: :data:`lartpc_seg.train.log.LOG_COLUMNS`):
 ``phase`` is ``train`` or ``val``, accuracies are fractions (NaN when the class is absent).

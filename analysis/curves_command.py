@@ -6,8 +6,7 @@ Command line::
         --log relabeled=results/train/relabeled/log.csv --log weighted=... \\
         --out results/plots/training_curves.png
 
-Each log is the CSV the training writes (columns: :data:`lartpc_seg.train.log.LOG_COLUMNS`):
-``phase`` is ``train`` or ``val``, accuracies are fractions (NaN when the class is absent).
+See :mod:`analysis.curves` for the log format.
 """
 
 from __future__ import annotations

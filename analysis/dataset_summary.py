@@ -1,13 +1,6 @@
 """Summary of the data sets: events, voxels per event, class fractions before and after relabeling.
 
-Command line::
-
-    python -m analysis dataset-summary --events data/train/*.root data/test/*.root \\
-        --out results/tables/dataset --plots results/plots/dataset
-
-or with explicit splits, ``--split train=a.root,b.root --split test=c.root``. Without
-``--split`` the split of a file is the name of its parent folder. Writes
-``<out>.{csv,md,tex,json}`` and, with ``--plots``, ``class_fractions.png``.
+The command is :mod:`analysis.dataset_summary_command`.
 """
 
 from __future__ import annotations
