@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from sklearn.cluster import DBSCAN
@@ -37,3 +39,17 @@ def test_empty_and_all_noise():
     assert dbscan(np.zeros((0, 3)), TOUCH_RADIUS_VOX, 5).shape == (0,)
     points = np.array([[0, 0, 0], [10, 0, 0]], dtype=float)
     np.testing.assert_array_equal(dbscan(points, TOUCH_RADIUS_VOX, 2), [-1, -1])
+
+
+def test_benchmark_command_checks_equality_and_writes_the_ratio(toy_file, tmp_path):
+    from lartpc_seg.cli import main
+
+    out = tmp_path / "clustering.json"
+    events = toy_file("toy.root", 6)
+    args = ["clustering", "--events-file", str(events), "--repeats", "1", "--out", str(out)]
+    status = main(["benchmark", *args])
+    assert status == 0
+    result = json.loads(out.read_text())
+    assert result["labels_equal"] is True and result["events"] > 0
+    assert result["sklearn_over_project"] > 0
+    assert result["cpu_ms_per_event_project"] > 0 and result["cpu_ms_per_event_sklearn"] > 0
