@@ -1,7 +1,7 @@
 """``python -m analysis michel-benchmark``: Michel reconstruction speed, events/s per core.
 
-Builds synthetic events in this module (no dependence on the simulator): a few random-walk muon
-tracks two voxels wide, each ending in a Michel blob, plus scattered noise voxels. The
+Times :func:`~analysis.michel.reconstruct.michel_event` on the synthetic events of
+:mod:`analysis.michel.benchmark` (random-walk muon tracks ending in Michel blobs, plus noise). The
 prediction is the true label, so every stage of the procedure runs (candidates, track-end test,
 matching). ``--events-file`` times the events of an event file instead (relabeled labels as the
 prediction). Runs in one process, one thread, after a warm-up; reports min and median of
@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import time
 from pathlib import Path
 
@@ -27,6 +26,7 @@ import numpy as np
 
 from analysis.michel.benchmark import synthetic_event
 from analysis.michel.reconstruct import michel_event
+from lartpc_seg.benchmark import cpu_model
 from lartpc_seg.io.atomic import atomic_path
 from lartpc_seg.io.events import EventFile
 
@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
         "events_per_second_per_core_best": float(len(events) / np.min(cpu_times)),
         "load_average_1min": os.getloadavg()[0],
         "processes": 1,
-        "cpu": platform.processor() or platform.machine(),
+        "cpu": cpu_model(),
         "cpu_count": os.cpu_count(),
     }
     text = json.dumps(result, indent=2)
