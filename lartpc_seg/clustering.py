@@ -4,9 +4,9 @@ Both cluster with ε = :data:`TOUCH_RADIUS_VOX` (docs/study.md §2 and §6) and 
 of their own. :func:`dbscan` gives the labels of scikit-learn's ``DBSCAN`` (points at distance
 ≤ ε are neighbours, the point itself counts toward ``min_samples``, noise is -1, clusters are
 numbered as sklearn numbers them; tests/test_clustering.py checks the equality) from a KD-tree
-and a vectorised union-find. It is kept, rather than calling sklearn, because the Michel
-reconstruction runs 2.3 to 4.1 times faster with it (``python -m lartpc_seg benchmark
-clustering``; docs/architecture.md).
+and a vectorised union-find. It is kept, rather than calling sklearn, because the clustering
+of an event's relabeling and Michel analysis runs 5 to 6 times faster with it (``python -m
+lartpc_seg benchmark clustering``; docs/architecture.md).
 """
 
 from __future__ import annotations
