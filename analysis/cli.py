@@ -62,6 +62,17 @@ def add_data_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_table_stem_option(parser: argparse.ArgumentParser) -> None:
+    """``--out STEM``: a table command writes ``STEM.csv``, ``.md``, ``.tex`` and ``.json``."""
+    parser.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        metavar="STEM",
+        help="output stem: writes STEM.csv, .md, .tex and .json",
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m analysis``."""
     return dispatch(COMMANDS, "python -m analysis", sys.argv[1:] if argv is None else argv)

@@ -16,7 +16,7 @@ import argparse
 import json
 from pathlib import Path
 
-from analysis.cli import add_data_option, named_paths
+from analysis.cli import add_data_option, add_table_stem_option, named_paths
 from analysis.dataset_summary import (
     _mean,
     csv_rows,
@@ -60,13 +60,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         metavar="NAME=PATH[,PATH...]",
         help="event files of a named split",
     )
-    parser.add_argument(
-        "--out",
-        type=Path,
-        required=True,
-        metavar="STEM",
-        help="output stem: writes STEM.csv, .md, .tex and .json",
-    )
+    add_table_stem_option(parser)
     parser.add_argument(
         "--plots", type=Path, default=None, metavar="DIR", help="folder for class_fractions.png"
     )

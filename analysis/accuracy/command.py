@@ -26,7 +26,7 @@ from analysis.accuracy.formatting import _cell, write_outputs
 from analysis.accuracy.pairing import collect_per_event_counts
 from analysis.accuracy.statistics import score_columns
 from analysis.accuracy.types import STUDY_COLUMNS, TRUTHS, AccuracyColumn
-from analysis.cli import add_data_option, named_paths
+from analysis.cli import add_data_option, add_table_stem_option, named_paths
 from lartpc_seg.errors import InputError
 from lartpc_seg.labels import Label
 
@@ -77,13 +77,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         help="test event files, in order",
     )
     add_prediction_options(parser)
-    parser.add_argument(
-        "--out",
-        type=Path,
-        required=True,
-        metavar="STEM",
-        help="output stem: writes STEM.csv, .md, .tex and .json",
-    )
+    add_table_stem_option(parser)
     parser.add_argument(
         "--plots",
         type=Path,
