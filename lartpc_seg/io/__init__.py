@@ -1,4 +1,4 @@
-"""Reading and writing the project's files (event-format.md): events, predictions, meta."""
+"""Reading and writing the project's files (docs/event-format.md): events, predictions, meta."""
 
 from lartpc_seg.io.atomic import atomic_path
 from lartpc_seg.io.events import Event, EventFile, ParticleTable, write_events
