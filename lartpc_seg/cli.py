@@ -18,6 +18,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "simulate": ("lartpc_seg.simulation.command", "simulate events into an event file"),
     "validate": ("lartpc_seg.io.validate_command", "check event files against the contract"),
     "import-larcv": ("lartpc_seg.io.larcv.command", "convert LArCV2 ROOT files to event files"),
+    "import-pilarnet": (
+        "lartpc_seg.io.pilarnet.command",
+        "convert a PILArNet-M HDF5 file to event files",
+    ),
     "download": (
         "lartpc_seg.io.download_command",
         "download an open-data file, resumable, checksummed",

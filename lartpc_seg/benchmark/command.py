@@ -10,6 +10,7 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
     "simulate": ("lartpc_seg.benchmark.simulate", "simulated events per second per core"),
     "engine": ("lartpc_seg.benchmark.engine", "sparse engine vs MinkowskiEngine vs dense"),
     "distributed": ("lartpc_seg.benchmark.distributed", "training throughput vs workers"),
+    "pilarnet": ("lartpc_seg.benchmark.pilarnet", "PILArNet-M import: peak memory and rate"),
     "clustering": ("lartpc_seg.benchmark.clustering", "the project's DBSCAN vs scikit-learn's"),
 }
 
