@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from sklearn.cluster import DBSCAN
 
-from analysis.benchmark import synthetic_event
-from analysis.michel import MichelConfig, _at_track_end, dbscan, michel_event
+from analysis.michel.benchmark import synthetic_event
+from analysis.michel.reconstruct import MichelConfig, _at_track_end, dbscan, michel_event
 from lartpc_seg.labels import TOUCH_RADIUS_VOX, Label
 
 

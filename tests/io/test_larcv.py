@@ -17,10 +17,10 @@ import pytest
 import uproot
 
 from lartpc_seg.cli import main
+from lartpc_seg.constants import MASS_BY_PDG_MEV
 from lartpc_seg.errors import InputError
-from lartpc_seg.io.events import EventFile, ParticleTable
+from lartpc_seg.io.events import EventFile, ParticleTable, file_problems
 from lartpc_seg.io.larcv import (
-    MASS_MEV,
     ImportOptions,
     ParticleRecords,
     Producers,
@@ -37,7 +37,6 @@ from lartpc_seg.io.larcv import (
     process_codes,
     read_particles,
 )
-from lartpc_seg.io.validate import file_problems
 from lartpc_seg.labels import Label, Process
 
 #: The real LArCV2 files, kept in the repository (tests/data/larcv2/README.md).
@@ -92,7 +91,7 @@ def test_particle_tree_of_the_real_files(name, pdg, cls):
     for r in records:
         table = particle_table(r, meta, scale)
         p = np.linalg.norm(r.momentum_mev[0])
-        m = MASS_MEV[pdg]
+        m = MASS_BY_PDG_MEV[pdg]
         ke_from_p = np.sqrt(p**2 + m**2) - m
         assert table.ke[0] == pytest.approx(ke_from_p, abs=0.05)  # MeV
         assert table.parent[0] == -1
