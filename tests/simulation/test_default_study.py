@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from analysis.michel import michel_event
+from analysis.michel.reconstruct import michel_event
 from lartpc_seg.simulation import simulate_event
 from lartpc_seg.simulation.diagnostics import label_overlap_figures
 
