@@ -152,3 +152,50 @@ def test_capture_photons_are_off_by_default():
         )
         p = ev.particles
         assert not ((p.parent == 0) & (p.pdg == 22)).any()
+
+
+def test_mu_minus_decays_in_orbit_with_the_bound_spectrum():
+    """μ− that decay give electrons above the free endpoint now and then; μ+ never do."""
+    from lartpc_seg.constants import ELECTRON_MASS_MEV, MICHEL_ENDPOINT_MEV
+
+    grid = 64
+    config = SimulationConfig(grid=grid)
+    rng = np.random.default_rng(10)
+    start = np.full(3, 0.5 * grid * VOXEL_CM)
+    energies = {13: [], -13: []}
+    for pdg in (13, -13):
+        for _ in range(800 if pdg == 13 else 200):
+            ev = simulate_primaries(config, rng, [Primary(pdg, 5.0, start, isotropic(rng, 1)[0])])
+            p = ev.particles
+            e = (p.parent == 0) & (np.abs(p.pdg) == 11)
+            energies[pdg].extend(p.ke[e].tolist())
+    endpoint = MICHEL_ENDPOINT_MEV - ELECTRON_MASS_MEV
+    assert 160 < len(energies[13]) < 250  # 26 % of 800
+    assert len(energies[-13]) == 200 and max(energies[-13]) <= endpoint + 1e-3
+    # 3.7 % of bound decays lie above the free endpoint: ~8 expected here
+    assert (np.array(energies[13]) > endpoint + 1e-3).sum() >= 2
+
+
+def test_stopped_pi_minus_is_absorbed_by_the_nucleus():
+    from lartpc_seg.constants import PION_ABSORPTION_PP_PROBABILITY
+
+    grid = 64
+    config = SimulationConfig(grid=grid, capture_photons=[1, 2])
+    rng = np.random.default_rng(12)
+    start = np.full(3, 0.5 * grid * VOXEL_CM)
+    protons = 0
+    n = 300
+    for _ in range(n):
+        ev = simulate_primaries(config, rng, [Primary(-211, 5.0, start, isotropic(rng, 1)[0])])
+        p = ev.particles
+        children = np.flatnonzero(p.parent == 0)
+        assert (p.process[children] == Process.hadronic).all()
+        assert not (np.abs(p.pdg[children]) == 13).any()  # no decay: π− → μ− ν is for π+
+        gammas = children[p.pdg[children] == 22]
+        assert 1 <= len(gammas) <= 2 and (p.cls[gammas] == Label.SHOWER).all()
+        prot = children[p.pdg[children] == 2212]
+        assert len(prot) <= 1
+        if len(prot):
+            protons += 1
+            assert 30.0 < p.ke[prot[0]] < 95.0 and p.cls[prot[0]] == Label.HIP
+    assert protons / n == pytest.approx(PION_ABSORPTION_PP_PROBABILITY, abs=0.05)
