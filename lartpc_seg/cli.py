@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import errno
 import importlib
+import math
 import sys
 from typing import NoReturn
 
@@ -20,15 +21,18 @@ from lartpc_seg.io.paths import check_command_paths, clear_inputs
 COMMANDS: dict[str, tuple[str, str]] = {
     "simulate": ("lartpc_seg.simulation.command", "simulate events into an event file"),
     "validate": ("lartpc_seg.io.validate_command", "check event files against the contract"),
-    "import-larcv": ("lartpc_seg.io.larcv_command", "convert LArCV2 ROOT files to event files"),
+    "import-larcv": ("lartpc_seg.io.larcv.command", "convert LArCV2 ROOT files to event files"),
     "import-pilarnet": (
         "lartpc_seg.io.pilarnet.command",
         "convert a PILArNet-M HDF5 file to event files",
     ),
-    "download": ("lartpc_seg.io.download", "download an open-data file, resumable, checksummed"),
-    "display": ("lartpc_seg.display", "draw a 3D event display coloured by class"),
+    "download": (
+        "lartpc_seg.io.download_command",
+        "download an open-data file, resumable, checksummed",
+    ),
+    "display": ("lartpc_seg.display_command", "draw a 3D event display coloured by class"),
     "train": ("lartpc_seg.train.command", "train the U-ResNet"),
-    "infer": ("lartpc_seg.infer", "write the predictions of a trained model"),
+    "infer": ("lartpc_seg.infer.command", "write the predictions of a trained model"),
     "benchmark": ("lartpc_seg.benchmark.command", "measure speed and memory"),
 }
 
@@ -53,6 +57,44 @@ class OneLineParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+
+# Checked argparse types: a bad option value is refused at parse time as one line naming the
+# option (argparse prints an ArgumentTypeError as ``error: argument --batch-size: <message>``).
+
+
+def _number(text: str, kind: type, what: str) -> int | float:
+    try:
+        value = kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {what}, got '{text}'") from None
+    if isinstance(value, float) and not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected {what}, got '{text}'")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """An integer of at least 1 (counts, sizes, threads)."""
+    value = _number(text, int, "an integer >= 1")
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """An integer of at least 0 (seeds, event numbers, optional counts)."""
+    value = _number(text, int, "an integer >= 0")
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def probability(text: str) -> float:
+    """A number strictly between 0 and 1 (confidence levels)."""
+    value = _number(text, float, "a number between 0 and 1")
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must lie strictly between 0 and 1, got {value:g}")
+    return value
 
 
 def os_error_line(err: OSError) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import pickle
 import zipfile
 from pathlib import Path
@@ -91,3 +92,32 @@ def load_weights(path: str | Path, model: torch.nn.Module, state: dict[str, Any]
             f"(another model size? {detail}); use the model.pt written with that configuration",
             field="model",
         ) from err
+
+
+def set_aside(path: Path) -> Path:
+    """Rename checkpoint ``path`` (``last.pt``) to the first free ``last.stale-N.pt``.
+
+    N is one more than the largest number already used, so the set-aside checkpoints keep the
+    order in which they were set aside and none is ever overwritten.
+    """
+    taken = [
+        int(p.stem.rpartition("-")[2])
+        for p in path.parent.glob(f"{path.stem}.stale-*{path.suffix}")
+        if p.stem.rpartition("-")[2].isdigit()
+    ]
+    number = max(taken, default=0) + 1
+    while True:
+        target = path.with_name(f"{path.stem}.stale-{number}{path.suffix}")
+        if target.exists():
+            number += 1
+            continue
+        try:
+            os.link(path, target)  # fails if target exists: never replaces a kept checkpoint
+        except FileExistsError:
+            number += 1
+            continue
+        except OSError:  # a file system without hard links
+            path.rename(target)
+            return target
+        path.unlink()
+        return target

@@ -21,8 +21,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lartpc_seg.errors import InputError
-from lartpc_seg.io.events import EVENT_BRANCHES, Event, EventFile, FileMeta, write_events
-from lartpc_seg.io.validate import file_problems
+from lartpc_seg.io.events import EVENT_BRANCHES, Event, EventFile, file_problems, write_events
+from lartpc_seg.io.root import FileMeta
 
 FUZZ = settings(
     max_examples=60,

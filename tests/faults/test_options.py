@@ -1,6 +1,6 @@
 """Bad option values: refused before any work, one line naming the option, non-zero exit.
 
-Command-line numbers are checked by argparse types (:mod:`lartpc_seg.options`); the training
+Command-line numbers are checked by argparse types (:mod:`lartpc_seg.cli`); the training
 options given as JSON (the config's ``train`` section) by :class:`TrainOptions`.
 """
 

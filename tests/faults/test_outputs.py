@@ -73,24 +73,14 @@ def test_display_refuses_to_write_over_its_event_file(events, faults):
     assert events.read_bytes() == original
 
 
-def test_michel_refuses_to_fit_a_calibration_over_the_one_it_applies(events, tmp_path, faults):
-    calibration = tmp_path / "calibration.json"
-    calibration.write_text('{"scale": 1.0}')
+def test_michel_calibration_refuses_to_write_over_its_events(events, faults):
+    original = events.read_bytes()
     outcome = faults.run_in_process(
         analysis_main,
-        [
-            "michel",
-            "--events",
-            str(events),
-            "--truth",
-            "--calibration",
-            str(calibration),
-            "--fit-calibration",
-            f"./{os.path.relpath(calibration)}",
-        ],
+        ["michel-calibration", "--events", str(events), "--out", f"./{os.path.relpath(events)}"],
     )
-    faults.assert_user_error(outcome, None, words="is the input .*--fit-calibration")
-    assert calibration.read_text() == '{"scale": 1.0}'
+    faults.assert_user_error(outcome, None, words="is the input .*--out")
+    assert events.read_bytes() == original
 
 
 @pytest.mark.parametrize("umask", [0o022, 0o007, 0o077])

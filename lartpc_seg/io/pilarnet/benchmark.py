@@ -1,6 +1,6 @@
 """Streaming benchmark of ``import-pilarnet``: peak memory and rate against the file's size.
 
-``python -m lartpc_seg.io.pilarnet.benchmark --events 400 1600 --out FILE.json`` writes synthetic
+``python -m lartpc_seg benchmark pilarnet --events 400 1600 --out FILE.json`` writes synthetic
 files in the published layout (``points_per_event`` points in clusters of every semantic type),
 converts each in a child process and records the child's peak resident memory and its rate. A
 conversion that streams has the same peak memory for a file four times larger.
@@ -8,19 +8,13 @@ conversion that streams has the same peak memory for a file four times larger.
 
 from __future__ import annotations
 
-import argparse
-import json
-import platform
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import h5py
 import numpy as np
-
-from lartpc_seg.io.atomic import atomic_path
 
 #: Share of the points in low-energy scatters, and the mix of the other clusters' semantic types
 #: (shower, track, Michel, δ), roughly as the point counts PoLAr-MAE quotes for PILArNet-M's
@@ -93,47 +87,3 @@ def measure(path: Path, out_dir: Path) -> dict[str, float]:
     seconds = time.perf_counter() - start
     peak_kib = int(proc.stdout.strip().splitlines()[-1])
     return {"peak_rss_mib": peak_kib / 1024.0, "seconds": seconds}
-
-
-def cpu_name() -> str:
-    """The CPU's model name from /proc/cpuinfo, else the machine type."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.machine()
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Run the benchmark and write its figures as JSON."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, nargs="+", default=[400, 1600])
-    parser.add_argument("--points-per-event", type=int, default=10000)
-    parser.add_argument("--out", type=Path, required=True, help="JSON file for the figures")
-    args = parser.parse_args(argv)
-    rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for n in args.events:
-            path = synthetic_file(Path(tmp) / f"bench_{n}.h5", n, args.points_per_event)
-            figures = measure(path, Path(tmp) / f"out_{n}")
-            row = {
-                "events": n,
-                "file_mib": path.stat().st_size / 2**20,
-                **figures,
-                "events_per_s": n / figures["seconds"],
-            }
-            rows.append(row)
-            print(
-                f"{n} events, {row['file_mib']:.0f} MiB file: peak RSS "
-                f"{row['peak_rss_mib']:.0f} MiB, {row['events_per_s']:.1f} events/s"
-            )
-    result = {"cpu": cpu_name(), "runs": rows}
-    with atomic_path(args.out) as tmp_out:
-        tmp_out.write_text(json.dumps(result, indent=2) + "\n")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -24,7 +24,7 @@ import yaml
 
 from lartpc_seg.errors import InputError
 from lartpc_seg.io.digest import file_sha256
-from lartpc_seg.io.events import Event, FileMeta, ParticleTable, write_events
+from lartpc_seg.io.events import Event, ParticleTable, write_events
 from lartpc_seg.io.pilarnet.layout import (
     POINT,
     ClusterColumn,
@@ -40,6 +40,7 @@ from lartpc_seg.io.pilarnet.semantics import (
     particle_table,
 )
 from lartpc_seg.io.pilarnet.voxelize import Grid, VoxelLabel, voxelize
+from lartpc_seg.io.root import FileMeta
 from lartpc_seg.labels import relabel
 
 EnergyColumn = Literal["value", "deposit"]
