@@ -876,7 +876,10 @@ def _first_meta(path: Path, options: ImportOptions) -> VoxelMeta:
 
 
 def import_larcv(
-    inputs: Sequence[str | Path], out: str | Path, options: ImportOptions = ImportOptions()
+    inputs: Sequence[str | Path],
+    out: str | Path,
+    options: ImportOptions = ImportOptions(),
+    provenance: dict[str, str] | None = None,
 ) -> int:
     """Convert LArCV2 files to one event file, atomically.
 
@@ -887,6 +890,9 @@ def import_larcv(
     out : path
         The event file to write.
     options : ImportOptions
+    provenance : dict of str to str, optional
+        Further fields of the ``meta`` tree (how the inputs were obtained, e.g. the download's
+        URL, digest and whether it was verified).
 
     Returns
     -------
@@ -935,5 +941,6 @@ def import_larcv(
         voxel_mm=float(size[0] * 10.0),
         source="LArCV2 import of " + ", ".join(p.name for p in inputs),
         config=config,
+        extra=dict(provenance or {}),
     )
     return write_events(out, events(), meta)

@@ -1,36 +1,5 @@
 # Analysis: per-class accuracy table, training curves, Michel reconstruction and tables.
 
-#: accuracy column → (model variant, true labels it is scored against), study.md §5.
-ACCURACY_COLUMNS = {
-    "regular_regular": ("regular", "label"),
-    "regular_relabeled": ("regular", "relabel"),
-    "relabeled_relabeled": ("relabeled", "relabel"),
-    "weighted_relabeled": ("weighted", "relabel"),
-}
-
-
-def accuracy_columns():
-    return {c: vl for c, vl in ACCURACY_COLUMNS.items() if vl[0] in config["train"]["variants"]}
-
-
-def accuracy_variants():
-    """Variants the accuracy table scores, in a fixed order (a set's order changes per process,
-    and a changed order of the params would rerun the rule every time)."""
-    return list(dict.fromkeys(v for v, _ in accuracy_columns().values()))
-
-
-def accuracy_predictions():
-    """Prediction files of every scored variant (the input of the accuracy rules)."""
-    return [p for v in accuracy_variants() for p in predictions(v)]
-
-
-def accuracy_arguments():
-    """The ``--column`` and ``--predictions`` options of the accuracy commands."""
-    columns = [f"--column {c}={v}:{lab}" for c, (v, lab) in accuracy_columns().items()]
-    files = [f"--predictions {v}=" + ",".join(predictions(v)) for v in accuracy_variants()]
-    return " ".join(columns + files)
-
-
 rule accuracy:
     input:
         events=shard_files("test"),
@@ -51,10 +20,14 @@ rule accuracy:
         scored=accuracy_arguments(),
         bootstrap=config["analysis"]["bootstrap"],
         seed=config["seed"],
+    conda:
+        CONDA_ENV
+    container:
+        CONTAINER
     log:
         "logs/accuracy.log",
     shell:
-        "{PY} analysis accuracy --events {input.events:q} {params.scored}"
+        "python -m analysis accuracy --events {input.events:q} {params.scored}"
         " --bootstrap {params.bootstrap} --seed {params.seed} --out results/tables/accuracy"
         " --plots results/plots/accuracy > {log} 2>&1"
 
@@ -73,10 +46,14 @@ rule accuracy_by_energy:
         cls="delta|michel",
     params:
         scored=accuracy_arguments(),
+    conda:
+        CONDA_ENV
+    container:
+        CONTAINER
     log:
         "logs/accuracy_by_energy_{cls}.log",
     shell:
-        "{PY} analysis accuracy-by-energy --class {wildcards.cls} --events {input.events:q}"
+        "python -m analysis accuracy-by-energy --class {wildcards.cls} --events {input.events:q}"
         " {params.scored} --out results/tables/accuracy_by_energy_{wildcards.cls}"
         " > {log} 2>&1"
 
@@ -92,23 +69,14 @@ rule training_curves:
         ),
     params:
         logs=" ".join(f"--log {v}=results/train/{v}/log.csv" for v in variants()),
+    conda:
+        CONDA_ENV
+    container:
+        CONTAINER
     log:
         "logs/training_curves.log",
     shell:
-        "{PY} analysis curves {params.logs} --out {output} > {log} 2>&1"
-
-
-MICHEL_FIGURES = [
-    "michel_npix",
-    "michel_energy_spectra",
-    "michel_energy_2d",
-    "michel_resolution",
-    "michel_purity_efficiency",
-]
-
-
-def michel_predictions(w):
-    return [] if w.variant == "truth" else predictions(w.variant)
+        "python -m analysis curves {params.logs} --out {output} > {log} 2>&1"
 
 
 rule michel_calibration:
@@ -117,10 +85,14 @@ rule michel_calibration:
     output:
         "results/michel/calibration.json",
     threads: config["analysis"]["threads"]
+    conda:
+        CONDA_ENV
+    container:
+        CONTAINER
     log:
         "logs/michel/calibration.log",
     shell:
-        "{PY} analysis michel --events {input:q} --truth --threads {threads}"
+        "python -m analysis michel --events {input:q} --truth --threads {threads}"
         " --fit-calibration {output} > {log} 2>&1"
 
 
@@ -151,10 +123,14 @@ rule michel:
             f"--calibration {input.calibration}" if input.calibration else ""
         ),
     threads: config["analysis"]["threads"]
+    conda:
+        CONDA_ENV
+    container:
+        CONTAINER
     log:
         "logs/michel/{variant}.log",
     shell:
-        "{PY} analysis michel --events {input.events:q} {params.source} {params.calibration}"
+        "python -m analysis michel --events {input.events:q} {params.source} {params.calibration}"
         " --variant {wildcards.variant} --threads {threads}"
         " --out results/michel/{wildcards.variant} > {log} 2>&1"
 
@@ -170,19 +146,14 @@ rule michel_table:
         ),
     params:
         metrics=" ".join(f"{v}=results/michel/{v}/metrics.json" for v in [*variants(), "truth"]),
+    conda:
+        CONDA_ENV
+    container:
+        CONTAINER
     log:
         "logs/michel_table.log",
     shell:
-        "{PY} analysis michel-table --metrics {params.metrics} --out results/tables/michel > {log} 2>&1"
-
-
-def analysis_outputs():
-    return [
-        "results/tables/accuracy.csv",
-        *expand("results/tables/accuracy_by_energy_{cls}.csv", cls=["delta", "michel"]),
-        "results/plots/training_curves.png",
-        "results/tables/michel.csv",
-    ]
+        "python -m analysis michel-table --metrics {params.metrics} --out results/tables/michel > {log} 2>&1"
 
 
 rule training_log:
@@ -195,10 +166,11 @@ rule training_log:
             category="Training",
             subcategory="{variant}",
         ),
+    conda:
+        CONDA_ENV
+    container:
+        CONTAINER
+    log:
+        "logs/report/training_{variant}.log",
     shell:
-        "cp {input} {output}"
-
-
-def report_outputs():
-    """Files that exist only to put something into the HTML report."""
-    return expand("results/report/training/{variant}_log.csv", variant=variants())
+        "cp {input} {output} 2> {log}"
