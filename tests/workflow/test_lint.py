@@ -63,4 +63,6 @@ def test_rules_run_python_from_the_job_environment(tmp_path: Path, run_snakemake
     assert proc.returncode == 0, proc.stdout[-3000:]
     commands = [line for line in proc.stdout.splitlines() if " -m lartpc_seg " in line]
     assert commands
-    assert all(line.lstrip().startswith(("python -m", "Shell command: python -m")) for line in commands)
+    assert all(
+        line.lstrip().startswith(("python -m", "Shell command: python -m")) for line in commands
+    )
