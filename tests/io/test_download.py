@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import http.server
+import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -13,8 +14,6 @@ import pytest
 
 from lartpc_seg.cli import main
 from lartpc_seg.errors import InputError
-import json
-
 from lartpc_seg.io.download import PLACEHOLDER_SHA256, download, part_path
 
 PAYLOAD = np.random.default_rng(7).integers(0, 256, size=300_000, dtype=np.uint8).tobytes()

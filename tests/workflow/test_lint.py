@@ -7,7 +7,6 @@ the rule files.
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
