@@ -105,8 +105,8 @@ def download(url: str, dest: str | Path, sha256: str | None, *, chunk: int = 1 <
     ------
     InputError
         Malformed or placeholder checksum, HTTP or network failure (the ``.part`` file is kept
-        for a rerun), or a digest mismatch (the ``.part`` file is removed; the message names the URL, the
-        expected and the actual digests).
+        for a rerun), or a digest mismatch (the ``.part`` file is removed; the message names the
+        URL, the expected and the actual digests).
     """
     dest = Path(dest)
     expected = None if sha256 is None else sha256.strip().lower()
