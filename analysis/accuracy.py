@@ -423,7 +423,7 @@ def write_outputs(
     rows, columns = csv_rows(results)
     write_table(rows, columns, stem, caption, formats=("csv",))
     rows, columns = display_rows(results)
-    write_table(rows, columns, stem, caption, formats=("md", "tex"))
+    write_table(rows, columns, stem, caption, formats=("md", "tex", "html"))
     with atomic_path(stem.parent / f"{stem.name}.json") as tmp:
         payload = results_json(results, n_bootstrap=n_bootstrap, seed=seed, level=level)
         tmp.write_text(json.dumps(payload, indent=2, allow_nan=False) + "\n")

@@ -223,7 +223,7 @@ def write_outputs(results: list[EnergyBinCounts], cls_name: str, stem: Path) -> 
         ["energy", *(r.column.title for r in results)],
         stem,
         caption + " Cells: accuracy (share of the class's voxels).",
-        formats=("md", "tex"),
+        formats=("md", "tex", "html"),
     )
 
 

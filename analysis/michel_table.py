@@ -119,5 +119,5 @@ def run(args: argparse.Namespace) -> int:
     rows.sort(key=lambda r: r["variant"] == "truth")
     write_table(rows, columns(), args.out, CAPTION, formats=("csv",))
     shown = [compact_row(r) for r in rows] + [PAPER_ROW]
-    write_table(shown, COMPACT_COLUMNS, args.out, CAPTION, formats=("md", "tex"))
+    write_table(shown, COMPACT_COLUMNS, args.out, CAPTION, formats=("md", "tex", "html"))
     return 0

@@ -5,16 +5,20 @@ rule accuracy:
         events=shard_files("test"),
         predictions=accuracy_predictions(),
     output:
-        report(
-            multiext("results/tables/accuracy", ".csv", ".md", ".tex"),
+        multiext("results/tables/accuracy", ".csv", ".md", ".tex"),
+        html=report(
+            "results/tables/accuracy.html",
             caption="../report/accuracy_table.rst",
             category="Accuracy",
+            subcategory="Tables",
+            labels={"table": "accuracy per class"},
         ),
         json="results/tables/accuracy.json",
         confusion=report(
             expand("results/plots/accuracy/confusion_{column}.png", column=accuracy_columns()),
             caption="../report/confusion.rst",
             category="Accuracy",
+            subcategory="Confusion matrices",
         ),
     params:
         scored=accuracy_arguments(),
@@ -37,10 +41,13 @@ rule accuracy_by_energy:
         events=shard_files("test"),
         predictions=accuracy_predictions(),
     output:
-        report(
-            multiext("results/tables/accuracy_by_energy_{cls}", ".csv", ".md", ".tex"),
+        multiext("results/tables/accuracy_by_energy_{cls}", ".csv", ".md", ".tex"),
+        html=report(
+            "results/tables/accuracy_by_energy_{cls}.html",
             caption="../report/accuracy_by_energy.rst",
             category="Accuracy",
+            subcategory="Tables",
+            labels={"table": "accuracy by electron energy", "class": "{cls}"},
         ),
     wildcard_constraints:
         cls="delta|michel",
@@ -66,6 +73,8 @@ rule training_curves:
             "results/plots/training_curves.png",
             caption="../report/training_curves.rst",
             category="Training",
+            subcategory="Curves",
+            labels={"figure": "training curves"},
         ),
     params:
         logs=" ".join(f"--log {v}=results/train/{v}/log.csv" for v in variants()),
@@ -109,12 +118,7 @@ rule michel:
         root="results/michel/{variant}/michel.root",
         parquet="results/michel/{variant}/michel.parquet",
         metrics="results/michel/{variant}/metrics.json",
-        plots=report(
-            expand("results/michel/{{variant}}/{name}.png", name=MICHEL_FIGURES),
-            caption="../report/michel_plots.rst",
-            category="Michel",
-            subcategory="{variant}",
-        ),
+        **michel_figure_outputs(),
     params:
         source=lambda w, input: (
             "--truth" if w.variant == "truth" else f"--predictions {' '.join(input.predictions)}"
@@ -139,10 +143,13 @@ rule michel_table:
     input:
         expand("results/michel/{variant}/metrics.json", variant=[*variants(), "truth"]),
     output:
-        report(
-            multiext("results/tables/michel", ".csv", ".md", ".tex"),
+        multiext("results/tables/michel", ".csv", ".md", ".tex"),
+        html=report(
+            "results/tables/michel.html",
             caption="../report/michel_table.rst",
             category="Michel",
+            subcategory="Tables",
+            labels={"table": "purity and efficiency"},
         ),
     params:
         metrics=" ".join(f"{v}=results/michel/{v}/metrics.json" for v in [*variants(), "truth"]),
@@ -164,7 +171,8 @@ rule training_log:
             "results/report/training/{variant}_log.csv",
             caption="../report/training_log.rst",
             category="Training",
-            subcategory="{variant}",
+            subcategory="Logs",
+            labels={"log": "training", "variant": "{variant}"},
         ),
     conda:
         CONDA_ENV

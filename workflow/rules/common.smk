@@ -86,7 +86,7 @@ def download_check(split, shard):
 def dataset_outputs():
     return [
         *[f"results/validation/{s}.txt" for s in SPLITS],
-        "results/tables/dataset.csv",
+        "results/tables/dataset.html",
         *[f"results/plots/events/event_{k}.png" for k in range(config["dataset"]["displays"])],
     ]
 
@@ -167,13 +167,29 @@ def accuracy_arguments():
     return " ".join(columns + files)
 
 
-MICHEL_FIGURES = [
-    "michel_npix",
-    "michel_energy_spectra",
-    "michel_energy_2d",
-    "michel_resolution",
-    "michel_purity_efficiency",
-]
+#: Figures of the Michel command, each with its caption in workflow/report/<name>.rst.
+MICHEL_FIGURES = {
+    "michel_npix": "candidate vs true cluster voxels",
+    "michel_energy_spectra": "energy spectra",
+    "michel_energy_2d": "reconstructed vs true energy",
+    "michel_resolution": "energy resolution",
+    "michel_purity_efficiency": "purity and efficiency vs energy",
+}
+
+
+def michel_figure_outputs():
+    """Named outputs of the Michel rule: one report entry per figure, each with its caption,
+    under the variant as subcategory and labelled by variant and figure."""
+    return {
+        name: report(
+            f"results/michel/{{variant}}/{name}.png",
+            caption=f"../report/{name}.rst",
+            category="Michel",
+            subcategory="{variant}",
+            labels={"variant": "{variant}", "figure": figure},
+        )
+        for name, figure in MICHEL_FIGURES.items()
+    }
 
 
 def michel_predictions(w):
@@ -182,10 +198,10 @@ def michel_predictions(w):
 
 def analysis_outputs():
     return [
-        "results/tables/accuracy.csv",
-        *expand("results/tables/accuracy_by_energy_{cls}.csv", cls=["delta", "michel"]),
+        "results/tables/accuracy.html",
+        *expand("results/tables/accuracy_by_energy_{cls}.html", cls=["delta", "michel"]),
         "results/plots/training_curves.png",
-        "results/tables/michel.csv",
+        "results/tables/michel.html",
     ]
 
 

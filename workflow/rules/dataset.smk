@@ -93,16 +93,21 @@ rule dataset_summary:
         val=shard_files("val"),
         test=shard_files("test"),
     output:
-        report(
-            multiext("results/tables/dataset", ".csv", ".md", ".tex"),
+        multiext("results/tables/dataset", ".csv", ".md", ".tex"),
+        html=report(
+            "results/tables/dataset.html",
             caption="../report/dataset_table.rst",
             category="Dataset",
+            subcategory="Summary",
+            labels={"table": "dataset summary"},
         ),
         json="results/tables/dataset.json",
         plot=report(
             "results/plots/dataset/class_fractions.png",
             caption="../report/class_fractions.rst",
             category="Dataset",
+            subcategory="Summary",
+            labels={"figure": "class fractions"},
         ),
     params:
         splits=" ".join(f"--split {s}=" + ",".join(shard_files(s)) for s in SPLITS),
@@ -125,6 +130,8 @@ rule event_display:
             "results/plots/events/event_{k}.png",
             caption="../report/event_display.rst",
             category="Dataset",
+            subcategory="Event displays",
+            labels={"event": "{k}"},
         ),
     conda:
         CONDA_ENV
