@@ -21,7 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import awkward as ak
@@ -35,6 +35,7 @@ from lartpc_seg.errors import InputError
 from lartpc_seg.io.atomic import atomic_path
 from lartpc_seg.io.events import EventFile
 from lartpc_seg.io.predictions import PredictionFile
+from lartpc_seg.progress import Progress
 
 #: Confidence level of every interval.
 CONFIDENCE = 0.95
@@ -63,7 +64,9 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         help="fit the energy scale (true KE vs voxel sum of matched candidates) and write it",
     )
     parser.add_argument("--threads", type=int, default=1, help="worker processes")
-    parser.add_argument("--chunk", type=int, default=200, help="events per task")
+    parser.add_argument(
+        "--chunk", type=int, default=50, help="events per task (progress is counted by task)"
+    )
     add_data_option(parser)
     parser.add_argument("--variant", default="", help="variant name shown on the figures")
 
@@ -272,7 +275,7 @@ def run_michel(
     *,
     labels: str = "relabel",
     threads: int = 1,
-    chunk: int = 200,
+    chunk: int = 50,
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], int]:
     """Run the procedure over files; ``predictions=None`` uses the true labels.
 
@@ -299,12 +302,19 @@ def run_michel(
             pred = None if predictions is None else predictions[i]
             tasks.append((path, pred, start, min(start + chunk, n), labels, offset))
         offset += n
+    progress = Progress("michel", offset)
     if threads > 1 and len(tasks) > 1:
         with ProcessPoolExecutor(max_workers=threads) as pool:
-            futures = [pool.submit(_task, *t[:5]) for t in tasks]
+            futures = {pool.submit(_task, *t[:5]): t[3] - t[2] for t in tasks}
+            for future in as_completed(futures):
+                progress.update(futures[future])
             parts = [f.result() for f in futures]
     else:
-        parts = [_task(*t[:5]) for t in tasks]
+        parts = []
+        for t in tasks:
+            parts.append(_task(*t[:5]))
+            progress.update(t[3] - t[2])
+    progress.close()
     merged = []
     for which, names in enumerate((CANDIDATE_COLUMNS, TRUE_COLUMNS)):
         columns: dict[str, list[np.ndarray]] = {k: [] for k in (*names, "event", "entry")}
@@ -441,5 +451,11 @@ def run(args: argparse.Namespace) -> int:
         out,
         data=args.data,
         rlabel=args.variant or ("truth labels" if args.truth else None),
+    )
+    n_cand = int(candidates["candidate"].sum())
+    n_matched = int((candidates["candidate"] & candidates["matched"]).sum())
+    print(
+        f"wrote {out}: {n_events} events, {n_cand} candidates ({n_matched} matched), "
+        f"{len(true_clusters['matched'])} true Michel clusters"
     )
     return 0

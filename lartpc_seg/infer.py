@@ -21,6 +21,7 @@ from lartpc_seg.io.events import EventFile, FileMeta
 from lartpc_seg.io.predictions import Prediction, write_predictions
 from lartpc_seg.labels import NUM_CLASSES
 from lartpc_seg.models import UResNetConfig, build_uresnet
+from lartpc_seg.progress import Progress
 from lartpc_seg.train.checkpoint import load_checkpoint
 from lartpc_seg.train.loop import select_device
 from lartpc_seg.version import code_version
@@ -133,7 +134,8 @@ def run(args: argparse.Namespace) -> int:
             },
         )
         predictions = predict(model, events, device, args.batch_size, args.symmetries)
-        n = write_predictions(args.out, predictions, meta)
+        progress = Progress("infer", len(events))
+        n = write_predictions(args.out, progress.iterate(predictions), meta)
     elapsed = time.perf_counter() - start
     print(
         f"wrote {n} events to {args.out}: {n / max(elapsed, 1e-9):.1f} events/s on {device}"

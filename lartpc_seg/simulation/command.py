@@ -9,6 +9,7 @@ from types import SimpleNamespace
 
 from lartpc_seg.errors import InputError
 from lartpc_seg.io.events import write_events
+from lartpc_seg.progress import Progress
 from lartpc_seg.simulation.config import SimulationConfig
 from lartpc_seg.simulation.event import file_meta, iterate_events
 from lartpc_seg.simulation.stats import class_summary
@@ -50,7 +51,10 @@ def run(args: argparse.Namespace) -> int:
     events = []
 
     def produce():
-        for event in iterate_events(config, args.seed, args.events, args.first_event):
+        progress = Progress("simulate", args.events)
+        for event in progress.iterate(
+            iterate_events(config, args.seed, args.events, args.first_event)
+        ):
             events.append(SimpleNamespace(label=event.label, relabel=event.relabel))
             yield event
 
