@@ -271,7 +271,7 @@ def plot_class_fractions(
                 fontsize="medium",
             )
             ax.legend(loc="upper right", fontsize="small")
-        axes[0][0].set_ylabel("Fraction of voxels [%]")
+        axes[0][0].set_ylabel("Fraction of voxels [%], log scale")
         top = max(
             (100.0 * np.nanmax(s.label_fractions()) for s in summaries if s.n_voxels), default=100.0
         )

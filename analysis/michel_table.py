@@ -47,8 +47,8 @@ PAPER_ROW = {
 CAPTION = (
     "Michel electron reconstruction (study.md §6), in percent with 95 % intervals: "
     "identification purity and efficiency (all true clusters, and those attached to a true MIP), "
-    "cluster purity and efficiency (mean over matched candidates; _voxels: voxel-summed). "
-    "sample = events analysed (the paper's 7105 as printed on the slide, unit not stated); "
+    "cluster purity and efficiency (mean over matched candidates, or voxel-summed). "
+    "Events = events analysed (the paper's 7105 as printed on the slide, unit not stated); "
     "truth = true labels used as the prediction."
 )
 
@@ -81,6 +81,26 @@ def row_from_metrics(variant: str, metrics: dict, path: Path | None = None) -> d
 
 #: Columns of the Markdown and LaTeX tables: each metric as "value [lo, hi]".
 COMPACT_COLUMNS = ["variant", "sample", "candidates", "true_clusters", *METRICS.values()]
+
+#: Headers of the Markdown, LaTeX and HTML tables, in words (the CSV keeps the column names).
+HEADERS = {
+    "variant": "Variant",
+    "sample": "Events",
+    "candidates": "Candidates",
+    "true_clusters": "True Michel clusters",
+    "id_purity": "ID purity [%]",
+    "id_efficiency": "ID efficiency [%]",
+    "id_efficiency_attached": "ID efficiency, attached to a muon [%]",
+    "cluster_purity": "Cluster purity [%]",
+    "cluster_efficiency": "Cluster efficiency [%]",
+    "cluster_purity_voxels": "Cluster purity, voxel-summed [%]",
+    "cluster_efficiency_voxels": "Cluster efficiency, voxel-summed [%]",
+}
+
+
+def worded(row: dict[str, object]) -> dict[str, object]:
+    """A Markdown/LaTeX/HTML row: the same cells under the :data:`HEADERS` names."""
+    return {HEADERS[k]: v for k, v in row.items() if k in HEADERS}
 
 
 def compact_row(row: dict[str, object]) -> dict[str, object]:
@@ -118,6 +138,7 @@ def run(args: argparse.Namespace) -> int:
         rows.append(row_from_metrics(variant, metrics, Path(path)))
     rows.sort(key=lambda r: r["variant"] == "truth")
     write_table(rows, columns(), args.out, CAPTION, formats=("csv",))
-    shown = [compact_row(r) for r in rows] + [PAPER_ROW]
-    write_table(shown, COMPACT_COLUMNS, args.out, CAPTION, formats=("md", "tex", "html"))
+    shown = [worded(compact_row(r)) for r in rows] + [worded(PAPER_ROW)]
+    headers = [HEADERS[c] for c in COMPACT_COLUMNS]
+    write_table(shown, headers, args.out, CAPTION, formats=("md", "tex", "html"))
     return 0

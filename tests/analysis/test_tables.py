@@ -89,6 +89,12 @@ def test_michel_table_command(tmp_path):
     assert "| paper (ACAT 2019) | 7105 |  |  | 98.8 | 93.9 |  | 97.3 | 96.1 |  |  |" in md
     assert r"95.0 [94.0, 95.5] &" in out.with_suffix(".tex").read_text()
     assert "93.9" in md and "96.1" in md and "97.3" in md
+    # headers in words; the CSV keeps the column names
+    header = md.splitlines()[2]
+    assert header.startswith(
+        "| Variant | Events | Candidates | True Michel clusters | ID purity [%]"
+    )
+    assert "_" not in header
     assert "paper (ACAT 2019)" not in out.with_suffix(".csv").read_text()
 
 

@@ -53,6 +53,8 @@ rule accuracy_by_energy:
         cls="delta|michel",
     params:
         scored=accuracy_arguments(),
+        bootstrap=config["analysis"]["bootstrap"],
+        seed=config["seed"],
     conda:
         CONDA_ENV
     container:
@@ -61,7 +63,8 @@ rule accuracy_by_energy:
         "logs/accuracy_by_energy_{cls}.log",
     shell:
         "python -m analysis accuracy-by-energy --class {wildcards.cls} --events {input.events:q}"
-        " {params.scored} --out results/tables/accuracy_by_energy_{wildcards.cls}"
+        " {params.scored} --bootstrap {params.bootstrap} --seed {params.seed}"
+        " --out results/tables/accuracy_by_energy_{wildcards.cls}"
         " > {log} 2>&1"
 
 
