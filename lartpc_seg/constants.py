@@ -56,6 +56,26 @@ MUON_MASS_MEV = 105.6583755
 PION_MASS_MEV = 139.57039
 PION0_MASS_MEV = 134.9768
 PROTON_MASS_MEV = 938.27208816
+#: Neutron, charged and neutral kaon masses, MeV [V: PDG RPP, R. L. Workman et al., PTEP 2022,
+#: 083C01].
+NEUTRON_MASS_MEV = 939.56542052
+KAON_MASS_MEV = 493.677
+KAON0_MASS_MEV = 497.611
+#: Rest masses by |PDG code|, MeV, of the particles whose mass is known here (the LArCV2 import
+#: turns total into kinetic energies with it; other codes use the invariant mass of (E, p)).
+MASS_BY_PDG_MEV: dict[int, float] = {
+    11: ELECTRON_MASS_MEV,
+    13: MUON_MASS_MEV,
+    22: 0.0,
+    111: PION0_MASS_MEV,
+    211: PION_MASS_MEV,
+    130: KAON0_MASS_MEV,
+    310: KAON0_MASS_MEV,
+    311: KAON0_MASS_MEV,
+    321: KAON_MASS_MEV,
+    2112: NEUTRON_MASS_MEV,
+    2212: PROTON_MASS_MEV,
+}
 
 # --- Muon decay and capture (physics.md §3) ----------------------------------------------------
 #: Michel electron maximum total energy (m_μ² + m_e²)/(2 m_μ), MeV (52.83) [V/C].

@@ -1,4 +1,4 @@
-"""Resumable, checksummed download of open-data files; ``python -m lartpc_seg download``.
+"""Resumable, checksummed download of open-data files.
 
 The file grows as ``<dest>.part``; a rerun asks the server for the missing bytes with an HTTP
 ``Range`` request (a server that ignores it sends the whole file, and the part restarts from
@@ -12,7 +12,6 @@ writes what was checked (URL, expected and actual digest, verified or not) as JS
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import http.client
 import json
@@ -24,20 +23,12 @@ from pathlib import Path
 
 from lartpc_seg.errors import InputError
 from lartpc_seg.io.atomic import atomic_path
+from lartpc_seg.io.digest import file_sha256, update_from_file
 
 #: The digest the shipped configs carry until a user copies in the real one.
 PLACEHOLDER_SHA256 = "0" * 64
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
-
-
-def sha256_of(path: str | Path, *, chunk: int = 1 << 20) -> str:
-    """Hex SHA-256 digest of a file, read ``chunk`` bytes at a time."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def part_path(dest: str | Path) -> Path:
@@ -120,7 +111,7 @@ def download(url: str, dest: str | Path, sha256: str | None, *, chunk: int = 1 <
             "unverified",
             field="sha256",
         )
-    if dest.exists() and (expected is None or sha256_of(dest, chunk=chunk) == expected):
+    if dest.exists() and (expected is None or file_sha256(dest, chunk=chunk) == expected):
         return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = part_path(dest)
@@ -130,9 +121,7 @@ def download(url: str, dest: str | Path, sha256: str | None, *, chunk: int = 1 <
         start = _resume_offset(response, offset, url, dest)
         digest = hashlib.sha256()
         if start:
-            with open(part, "rb") as f:
-                while block := f.read(chunk):
-                    digest.update(block)
+            update_from_file(digest, part, chunk=chunk)
         length = response.headers.get("Content-Length")
         expected_size = start + int(length) if length is not None else None
         with open(part, "ab" if start else "wb") as out:
@@ -172,36 +161,10 @@ def write_record(path: str | Path, url: str, sha256: str | None, dest: Path) -> 
     """
     record = {
         "url": url,
-        "sha256": sha256_of(dest),
+        "sha256": file_sha256(dest),
         "expected_sha256": "" if sha256 is None else sha256.strip().lower(),
         "verified": "false" if sha256 is None else "true",
     }
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(record, indent=1) + "\n")
     return record
-
-
-def configure_parser(parser: argparse.ArgumentParser) -> None:
-    """Add the arguments of ``download``."""
-    parser.add_argument("url", help="address of the file")
-    check = parser.add_mutually_exclusive_group(required=True)
-    check.add_argument("--sha256", metavar="HEX", help="expected SHA-256")
-    check.add_argument(
-        "--no-verify", action="store_true", help="download without checking a digest"
-    )
-    parser.add_argument("--out", required=True, type=Path, metavar="FILE", help="where to put it")
-    parser.add_argument(
-        "--record", type=Path, metavar="FILE.json", help="write the URL and digests checked here"
-    )
-    parser.add_argument("--chunk", type=int, default=1 << 20, help="bytes per read (default 1 MiB)")
-
-
-def run(args: argparse.Namespace) -> int:
-    """Download and print the file's size and whether its digest was checked."""
-    sha256 = None if args.no_verify else args.sha256
-    path = download(args.url, args.out, sha256, chunk=args.chunk)
-    if args.record is not None:
-        write_record(args.record, args.url, sha256, path)
-    check = "NOT VERIFIED (--no-verify)" if sha256 is None else "sha256 OK"
-    print(f"{path}: {check} ({path.stat().st_size} bytes)")
-    return 0

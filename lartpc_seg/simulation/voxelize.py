@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lartpc_seg.ancestry import nearest_ancestor
 from lartpc_seg.labels import Label
 
 #: Rules for the label of a voxel that several particles deposited in (``SimulationConfig.
@@ -161,13 +162,8 @@ def delta_groups(particle_label: np.ndarray, particle_parent: np.ndarray) -> np.
     has_parent = parent >= 0
     parent_is_delta = np.zeros_like(is_delta)
     parent_is_delta[has_parent] = is_delta[parent[has_parent]]
-    up = np.where(is_delta & parent_is_delta, parent, np.arange(len(parent)))
-    while True:
-        nxt = up[up]
-        if np.array_equal(nxt, up):
-            break
-        up = nxt
-    return np.where(is_delta, up, -1)
+    root = nearest_ancestor(parent, is_delta & ~parent_is_delta)
+    return np.where(is_delta, root, -1)
 
 
 def merged_delta_labels(

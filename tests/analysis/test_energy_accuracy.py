@@ -7,9 +7,9 @@ import csv
 import numpy as np
 import pytest
 
-from analysis.accuracy import AccuracyColumn
+from analysis.accuracy.by_energy import EnergyBinCounts, electron_energy, source_electron
+from analysis.accuracy.types import AccuracyColumn
 from analysis.cli import main
-from analysis.energy_accuracy import EnergyBinCounts, electron_energy, source_electron
 from lartpc_seg.io.events import Event, FileMeta, ParticleTable, write_events
 from lartpc_seg.io.predictions import Prediction, write_predictions
 from lartpc_seg.labels import Label

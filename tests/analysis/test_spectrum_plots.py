@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analysis.michel_command import clopper_pearson
-from analysis.spectrum import efficiency_points, npix_range, poisson_errors, ratio_points
+from analysis.michel.metrics import clopper_pearson
+from analysis.michel.spectrum import efficiency_points, npix_range, poisson_errors, ratio_points
 
 
 def test_efficiency_points_match_the_table_intervals():

@@ -17,7 +17,7 @@ def _muon_along_x(grid: int, ke: float, y: float) -> Primary:
 
 
 def test_delta_ray_rate_matches_pdg_table():
-    # 1 GeV/c muons: N(T > 1 MeV) = 0.091 per cm (physics.md §3)
+    # 1 GeV/c muons: N(T > 1 MeV) = 0.091 per cm (docs/physics.md §3)
     grid = 192
     config = SimulationConfig(grid=grid, delta_cut_mev=1.0)
     ke = np.sqrt(1000.0**2 + MUON_MASS_MEV**2) - MUON_MASS_MEV
@@ -57,7 +57,7 @@ def test_photon_free_path_matches_attenuation_table(energy):
 
 
 def test_mip_deposit_per_voxel_along_axis():
-    # ≈ 0.63 MeV per 3 mm voxel for a minimum-ionising muon along an axis (physics.md §3)
+    # ≈ 0.63 MeV per 3 mm voxel for a minimum-ionising muon along an axis (docs/physics.md §3)
     grid = 192
     config = SimulationConfig(grid=grid)
     rng = np.random.default_rng(9)
@@ -124,7 +124,7 @@ def test_captured_mu_minus_emits_shower_photons_from_its_end():
         ev = simulate_primaries(config, rng, [Primary(13, 60.0, start, isotropic(rng, 1)[0])])
         p = ev.particles
         gammas = np.flatnonzero((p.parent == 0) & (p.pdg == 22))
-        # the μ− decay electron is created by muMinusCaptureAtRest too (study.md §1)
+        # the μ− decay electron is created by muMinusCaptureAtRest too (docs/study.md §1)
         decayed = bool(
             ((p.parent == 0) & (p.pdg == 11) & (p.process == Process.muMinusCaptureAtRest)).any()
         )

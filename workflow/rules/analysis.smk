@@ -104,8 +104,8 @@ rule michel_calibration:
     log:
         "logs/michel/calibration.log",
     shell:
-        "python -m analysis michel --events {input:q} --truth --threads {threads}"
-        " --fit-calibration {output} > {log} 2>&1"
+        "python -m analysis michel-calibration --events {input:q} --threads {threads}"
+        " --out {output} > {log} 2>&1"
 
 
 rule michel:
@@ -129,6 +129,8 @@ rule michel:
         calibration=lambda w, input: (
             f"--calibration {input.calibration}" if input.calibration else ""
         ),
+        bootstrap=config["analysis"]["bootstrap"],
+        seed=config["seed"],
     threads: config["analysis"]["threads"]
     conda:
         CONDA_ENV
@@ -138,6 +140,7 @@ rule michel:
         "logs/michel/{variant}.log",
     shell:
         "python -m analysis michel --events {input.events:q} {params.source} {params.calibration}"
+        " --bootstrap {params.bootstrap} --seed {params.seed}"
         " --variant {wildcards.variant} --threads {threads}"
         " --out results/michel/{wildcards.variant} > {log} 2>&1"
 

@@ -7,6 +7,8 @@ import os
 import shlex
 import sys
 
+from analysis.accuracy.types import STUDY_COLUMNS
+
 SPLITS = ["train", "val", "test"]
 SPLIT_SEED_OFFSET = {"train": 0, "val": 1_000_000, "test": 2_000_000}
 
@@ -34,6 +36,8 @@ def n_shards(split):
     ds = config["dataset"]
     if ds["source"] == "osf":
         return sum(1 for f in ds["osf"]["files"] if f["split"] == split)
+    if ds["source"] == "pilarnet-m":
+        return len(pilarnet_shards(split))
     return math.ceil(ds["events"][split] / ds["shard_events"])
 
 
@@ -136,17 +140,9 @@ def predictions(variant):
 
 # --- analysis --------------------------------------------------------------------------------
 
-#: accuracy column → (model variant, true labels it is scored against), study.md §5.
-ACCURACY_COLUMNS = {
-    "regular_regular": ("regular", "label"),
-    "regular_relabeled": ("regular", "relabel"),
-    "relabeled_relabeled": ("relabeled", "relabel"),
-    "weighted_relabeled": ("weighted", "relabel"),
-}
-
-
 def accuracy_columns():
-    return {c: vl for c, vl in ACCURACY_COLUMNS.items() if vl[0] in config["train"]["variants"]}
+    """The study's accuracy columns (column → (variant, true labels)) of the trained variants."""
+    return {c: vl for c, vl in STUDY_COLUMNS.items() if vl[0] in config["train"]["variants"]}
 
 
 def accuracy_variants():

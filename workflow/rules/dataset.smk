@@ -26,6 +26,10 @@ if config["dataset"]["source"] == "simulate":
             " --seed {params.seed} --grid {params.grid} --params {params.simulation}"
             " --out {output} > {log} 2>&1"
 
+elif config["dataset"]["source"] == "pilarnet-m":
+
+    include: "pilarnet.smk"
+
 else:
     # One line before the plan when the config still carries all-zero digests (paper.yaml).
     if placeholder_digest_warning():

@@ -6,7 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
-from lartpc_seg.io.larcv import ImportOptions, Producers, import_larcv
+from lartpc_seg.io.larcv.importer import ImportOptions, import_larcv
+from lartpc_seg.io.larcv.leaves import Producers
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
