@@ -1,15 +1,24 @@
 # Set up and run the study. Everything installs into .venv.
 #
-# TORCH_SPEC is the torch requirement handed to pip. The default takes the CPU build;
-# on a GPU machine override it, e.g. `make run TORCH_SPEC="torch==2.5.1"` with a CUDA index.
+# Which torch build goes into .venv:
+#   TORCH_SPEC   the torch requirement handed to pip (default torch==2.13.0)
+#   TORCH_INDEX  the wheel index it comes from (default: pip's configured index)
+# From the public PyPI on Linux a plain `torch==X` is the CUDA build (several GB). Name the index:
+#   CPU only:  make install TORCH_SPEC=torch==2.5.1 TORCH_INDEX=https://download.pytorch.org/whl/cpu
+#   CUDA 12.4: make install TORCH_SPEC=torch==2.5.1 TORCH_INDEX=https://download.pytorch.org/whl/cu124
+# A machine whose pip serves a local CPU wheel of torch 2.13.0 needs neither. Changing either
+# variable later reinstalls torch on the next make: the torch stamp is named after both.
 PYTHON ?= python3
 VENV ?= .venv
 TORCH_SPEC ?= torch==2.13.0
+TORCH_INDEX ?=
 CORES ?= all
 SNAKEMAKE_ARGS ?=
 
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+TORCH_ID := $(shell printf '%s|%s' '$(TORCH_SPEC)' '$(TORCH_INDEX)' | cksum | cut -d' ' -f1)
+TORCH_STAMP := $(VENV)/.torch-$(TORCH_ID)
 
 .PHONY: run test install minkowski lint format clean benchmark browser readme
 
@@ -17,8 +26,16 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --upgrade pip setuptools wheel
 
-$(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/pip install "$(TORCH_SPEC)"
+# One stamp per (TORCH_SPEC, TORCH_INDEX): a new pair has no stamp yet, so torch is reinstalled,
+# and the other pairs' stamps go first so that switching back reinstalls too. The old torch is
+# uninstalled because pip counts torch 2.5.1+cpu as satisfying torch==2.5.1 from a CUDA index.
+$(TORCH_STAMP): | $(BIN)/python
+	rm -f $(VENV)/.torch-*
+	$(BIN)/pip uninstall -y torch
+	$(BIN)/pip install $(if $(TORCH_INDEX),--index-url "$(TORCH_INDEX)") "$(TORCH_SPEC)"
+	printf '%s\n%s\n' '$(TORCH_SPEC)' '$(TORCH_INDEX)' > $@
+
+$(STAMP): $(TORCH_STAMP) pyproject.toml
 	$(BIN)/pip install -e ".[test]"
 	touch $(STAMP)
 

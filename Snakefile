@@ -27,6 +27,10 @@ except ConfigError as err:
     sys.exit(1)
 
 
+# Front page of the HTML report (--report): the study, this run's configuration, the tables.
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/dataset.smk"
 include: "workflow/rules/train.smk"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from analysis.confusion import confusion_counts
+from analysis.accuracy.confusion import confusion_counts
 from lartpc_seg.io.events import EventFile
 from lartpc_seg.labels import NUM_CLASSES, Label
 
@@ -259,7 +259,7 @@ def plot_class_fractions(
                 fontsize="medium",
             )
             ax.legend(loc="upper right", fontsize="small")
-        axes[0][0].set_ylabel("Fraction of voxels [%]")
+        axes[0][0].set_ylabel("Fraction of voxels [%], log scale")
         top = max(
             (100.0 * np.nanmax(s.label_fractions()) for s in summaries if s.n_voxels), default=100.0
         )

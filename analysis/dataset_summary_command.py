@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     rows, columns = csv_rows(summaries)
     write_table(rows, columns, args.out, caption, formats=("csv",))
     rows, columns = display_rows(summaries)
-    write_table(rows, columns, args.out, caption, formats=("md", "tex"))
+    write_table(rows, columns, args.out, caption, formats=("md", "tex", "html"))
     with atomic_path(args.out.parent / f"{args.out.name}.json") as tmp:
         tmp.write_text(json.dumps(summary_json(summaries), indent=2, allow_nan=False) + "\n")
     if args.plots is not None:

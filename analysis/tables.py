@@ -1,4 +1,7 @@
-"""Small result tables written as CSV, Markdown and LaTeX, atomically, without pandas.
+"""Small result tables written as CSV, Markdown, LaTeX and HTML, atomically, without pandas.
+
+The HTML file is a fragment (a captioned ``<table>``): the Snakemake report shows it as an entry
+of its own and the report's front page embeds it.
 
 Example
 -------
@@ -9,13 +12,14 @@ Example
 from __future__ import annotations
 
 import csv
+import html
 import math
 from collections.abc import Sequence
 from pathlib import Path
 
 from lartpc_seg.io.atomic import atomic_path
 
-FORMATS = ("csv", "md", "tex")
+FORMATS = ("csv", "md", "tex", "html")
 
 _LATEX_SPECIAL = {
     "\\": r"\textbackslash{}",
@@ -88,6 +92,36 @@ def to_latex(rows: Sequence[dict], columns: Sequence[str], caption: str, digits:
     return "\n".join(lines) + "\n"
 
 
+#: Inline style of the HTML tables: readable on its own page and inside the report.
+_HTML_STYLE = (
+    "table.result{border-collapse:collapse;font:14px/1.4 sans-serif;margin:1em 0}"
+    "table.result caption{caption-side:top;text-align:left;max-width:60em;padding-bottom:.5em}"
+    "table.result th,table.result td{border-bottom:1px solid #ccc;padding:.25em .6em}"
+    "table.result td{text-align:right;white-space:nowrap}"
+    "table.result td:first-child,table.result th{text-align:left}"
+)
+
+
+def to_html(rows: Sequence[dict], columns: Sequence[str], caption: str, digits: int = 1) -> str:
+    """An HTML fragment: a ``<table class="result">`` with ``caption``, cells escaped."""
+    esc = html.escape
+    lines = [
+        f"<style>{_HTML_STYLE}</style>",
+        '<table class="result">',
+        f"<caption>{esc(caption)}</caption>",
+        "<thead><tr>" + "".join(f"<th>{esc(c)}</th>" for c in columns) + "</tr></thead>",
+        "<tbody>",
+    ]
+    for row in rows:
+        cells = "".join(f"<td>{esc(format_cell(row.get(c), digits))}</td>" for c in columns)
+        lines.append(f"<tr>{cells}</tr>")
+    lines += ["</tbody>", "</table>"]
+    return "\n".join(lines) + "\n"
+
+
+_RENDERERS = {"md": to_markdown, "tex": to_latex, "html": to_html}
+
+
 def write_table(
     rows: list[dict],
     columns: list[str],
@@ -98,7 +132,7 @@ def write_table(
     digits: int = 1,
     text_rows: list[dict] | None = None,
 ) -> list[Path]:
-    """Write one table as ``stem.csv``, ``stem.md`` and ``stem.tex`` (each atomically).
+    """Write one table as ``stem.csv``, ``.md``, ``.tex`` and ``.html`` (each atomically).
 
     Parameters
     ----------
@@ -109,13 +143,13 @@ def write_table(
     stem : Path
         Output path without suffix; its directory is created.
     caption : str
-        Caption of the Markdown and LaTeX tables.
-    formats : sequence of {"csv", "md", "tex"}
+        Caption of the Markdown, LaTeX and HTML tables.
+    formats : sequence of {"csv", "md", "tex", "html"}
         Which files to write.
     digits : int
-        Decimals of floats in the Markdown and LaTeX tables (CSV keeps full precision).
+        Decimals of floats in the Markdown, LaTeX and HTML tables (CSV keeps full precision).
     text_rows : list of dict, optional
-        Extra rows for the Markdown and LaTeX tables only (e.g. a paper's reference values).
+        Extra rows for the Markdown, LaTeX and HTML tables only (e.g. a paper's reference values).
 
     Returns
     -------
@@ -133,7 +167,7 @@ def write_table(
         if fmt == "csv":
             to_csv(rows, columns, path)
         else:
-            text = (to_markdown if fmt == "md" else to_latex)(shown, columns, caption, digits)
+            text = _RENDERERS[fmt](shown, columns, caption, digits)
             with atomic_path(path) as tmp:
                 tmp.write_text(text)
         written.append(path)

@@ -39,20 +39,26 @@ def marker_areas(energy_mev: np.ndarray) -> np.ndarray:
     return lo + (hi - lo) * energy_mev / energy_mev.max()
 
 
-def draw_event(event: Event, grid: int, title: str, *, grid_lines: bool = False) -> Figure:
-    """A figure with two 3D scatter panels: original labels and relabeled classes.
+def draw_event(
+    event: Event, grid: int, title: str, *, voxel_mm: float = 3.0, grid_lines: bool = False
+) -> Figure:
+    """A figure with two 3D scatter panels: original labels and relabeled classes, in cm.
 
     Parameters
     ----------
     event : Event
         The event to draw.
     grid : int
-        Voxels per side; the axes span ``0..grid`` voxels.
+        Voxels per side; the axes span the cube, ``0..grid × voxel_mm / 10`` cm.
     title : str
         Figure title.
+    voxel_mm : float
+        Voxel pitch in mm (the file's ``meta.voxel_mm``); each voxel is drawn at its centre.
     grid_lines : bool
         Draw the axes' grid lines and panes.
     """
+    cm = voxel_mm / 10.0
+    centres = (event.coords + 0.5) * cm
     fig = Figure(figsize=(12, 6), dpi=100)  # no pyplot: no global state, no GUI backend
     sizes = marker_areas(event.energy)
     for k, (name, classes) in enumerate(
@@ -62,19 +68,19 @@ def draw_event(event: Event, grid: int, title: str, *, grid_lines: bool = False)
         colours = np.array([LABEL_COLOURS[Label(c)] for c in classes], dtype=object)
         if len(event):
             ax.scatter(
-                event.coords[:, 0],
-                event.coords[:, 1],
-                event.coords[:, 2],
+                centres[:, 0],
+                centres[:, 1],
+                centres[:, 2],
                 c=list(colours),
                 s=sizes,
                 depthshade=False,
                 linewidths=0,
             )
         for setter in (ax.set_xlim, ax.set_ylim, ax.set_zlim):
-            setter(0, grid)
-        ax.set_xlabel("x [voxel]")
-        ax.set_ylabel("y [voxel]")
-        ax.set_zlabel("z [voxel]")
+            setter(0, grid * cm)
+        ax.set_xlabel("x [cm]")
+        ax.set_ylabel("y [cm]")
+        ax.set_zlabel("z [cm]")
         ax.set_title(name)
         ax.grid(grid_lines)
         if not grid_lines:
@@ -153,9 +159,9 @@ def display(
                 event=entry,
             )
         (event,) = events.read(entry, entry + 1)
-        grid = events.meta.grid
+        grid, voxel_mm = events.meta.grid, events.meta.voxel_mm
     title = f"{path.name}: event {event.event} (entry {entry}), {len(event)} voxels"
-    fig = draw_event(event, grid, title, grid_lines=grid_lines)
+    fig = draw_event(event, grid, title, voxel_mm=voxel_mm, grid_lines=grid_lines)
     with atomic_path(out) as tmp:
         fig.savefig(tmp, format="png", dpi=dpi)
     return out

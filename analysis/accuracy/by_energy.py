@@ -6,7 +6,8 @@ ancestors (``part_parent``), so a δ ray's bremsstrahlung photons' voxels count 
 A voxel whose dominant particle descends from no such electron (a voxel a δ ray shares with the
 track it leaves, where the track deposited more: the voxel label takes the highest class) has
 its own row. Each column gives the share of the class's voxels in a row and the non-zero
-accuracy there. Writes ``<out>.{csv,md,tex}``.
+accuracy there, with a 95 % bootstrap interval over events (as the accuracy table; the same seed
+resamples the same events in every column). Writes ``<out>.{csv,md,tex,html}``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import numpy as np
 
 from analysis.accuracy.pairing import aligned_files
 from analysis.accuracy.types import TRUTHS, AccuracyColumn
+from analysis.bootstrap import bootstrap_statistic, percentile_interval
 from lartpc_seg.ancestry import nearest_ancestor
 from lartpc_seg.io.events import ParticleTable
 from lartpc_seg.labels import Label
@@ -82,14 +84,39 @@ class EnergyBinCounts:
     column : AccuracyColumn
     edges : (B + 1,) float
         Bin edges, MeV.
-    total, right : (B + 2,) int64
-        Voxels of the class per row, and those predicted as the class.
+    per_event : (E, 2, B + 2) int64
+        Per event and row: voxels of the class, and those predicted as the class.
     """
 
     column: AccuracyColumn
     edges: np.ndarray
-    total: np.ndarray
-    right: np.ndarray
+    per_event: np.ndarray
+
+    @property
+    def total(self) -> np.ndarray:
+        """(B + 2,) voxels of the class per row."""
+        return self.per_event[:, 0].sum(axis=0)
+
+    @property
+    def right(self) -> np.ndarray:
+        """(B + 2,) voxels of the class predicted as the class, per row."""
+        return self.per_event[:, 1].sum(axis=0)
+
+    def interval(
+        self, n_bootstrap: int, seed: int, level: float = 0.95
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Bootstrap interval over events of each row's accuracy, percent (NaN without one)."""
+        n_rows = self.per_event.shape[2]
+        if n_bootstrap <= 0 or len(self.per_event) == 0:
+            return np.full(n_rows, np.nan), np.full(n_rows, np.nan)
+
+        def accuracy(totals: np.ndarray) -> np.ndarray:
+            whole, hit = totals[:, 0], totals[:, 1]
+            return 100.0 * np.divide(hit, whole, out=np.full(hit.shape, np.nan), where=whole > 0)
+
+        rng = np.random.default_rng(seed)
+        samples = bootstrap_statistic(self.per_event, accuracy, rng, n_bootstrap)
+        return percentile_interval(samples, level)
 
     def row_names(self) -> list[str]:
         """``"2–3 MeV"`` for each bin, then the two extra rows."""
@@ -135,8 +162,7 @@ def count_by_energy(
         a prediction file not aligned with its event file.
     """
     n_rows = len(edges) + 1
-    total = {c.key: np.zeros(n_rows, np.int64) for c in columns}
-    right = {c.key: np.zeros(n_rows, np.int64) for c in columns}
+    tallies: dict[str, list[np.ndarray]] = {c.key: [] for c in columns}
     for events, files in aligned_files(event_paths, predictions, columns):
         preds = {v: f.read() for v, f in files.items()}
         for k, event in enumerate(events.read()):
@@ -144,22 +170,43 @@ def count_by_energy(
             for column in columns:
                 truth = getattr(event, TRUTHS[column.truth]) == cls
                 hit = truth & (preds[column.variant][k].pred == cls)
-                total[column.key] += np.bincount(rows[truth], minlength=n_rows)
-                right[column.key] += np.bincount(rows[hit], minlength=n_rows)
-    return [EnergyBinCounts(c, edges, total[c.key], right[c.key]) for c in columns]
+                tallies[column.key].append(
+                    np.stack(
+                        [
+                            np.bincount(rows[truth], minlength=n_rows),
+                            np.bincount(rows[hit], minlength=n_rows),
+                        ]
+                    )
+                )
+    empty = np.zeros((0, 2, n_rows), np.int64)
+    return [
+        EnergyBinCounts(c, edges, np.stack(tallies[c.key]) if tallies[c.key] else empty)
+        for c in columns
+    ]
 
 
 def _percent(part: int, whole: int) -> float:
     return 100.0 * part / whole if whole else math.nan
 
 
-def write_outputs(results: list[EnergyBinCounts], cls_name: str, stem: Path) -> None:
-    """``<stem>.{csv,md,tex}``: per row, each column's share of the class and its accuracy."""
+def write_outputs(
+    results: list[EnergyBinCounts],
+    cls_name: str,
+    stem: Path,
+    *,
+    n_bootstrap: int = 0,
+    seed: int = 0,
+) -> None:
+    """``<stem>.{csv,md,tex,html}``: per row, each column's share of the class, its accuracy and
+    the accuracy's bootstrap interval (``*_lo``/``*_hi`` in the CSV, ``[lo, hi]`` in the others).
+    """
     from analysis.tables import write_table
 
     columns = ["energy"]
     for r in results:
-        columns += [f"{r.column.key}_share", r.column.key]
+        key = r.column.key
+        columns += [f"{key}_share", key, f"{key}_lo", f"{key}_hi"]
+    intervals = {r.column.key: r.interval(n_bootstrap, seed) for r in results}
     rows = []
     n_bins = len(results[0].edges) - 1
     for i, name in enumerate(results[0].row_names()):
@@ -167,13 +214,21 @@ def write_outputs(results: list[EnergyBinCounts], cls_name: str, stem: Path) -> 
             continue
         row: dict[str, object] = {"energy": name}
         for r in results:
-            row[f"{r.column.key}_share"] = _percent(int(r.total[i]), int(r.total.sum()))
-            row[r.column.key] = _percent(int(r.right[i]), int(r.total[i]))
+            key = r.column.key
+            row[f"{key}_share"] = _percent(int(r.total[i]), int(r.total.sum()))
+            row[key] = _percent(int(r.right[i]), int(r.total[i]))
+            row[f"{key}_lo"] = float(intervals[key][0][i])
+            row[f"{key}_hi"] = float(intervals[key][1][i])
         rows.append(row)
+    interval = (
+        f"95 % bootstrap intervals over events ({n_bootstrap} resamples)"
+        if n_bootstrap > 0
+        else "no intervals"
+    )
     caption = (
         f"Non-zero accuracy of the {cls_name} voxels by the initial kinetic energy of their "
         f"electron, percent, with the share of the class's voxels in each row (train → test "
-        f"labels); no bootstrap intervals."
+        f"labels); {interval}."
     )
     write_table(rows, columns, stem, caption, formats=("csv",))
     display = []
@@ -182,14 +237,16 @@ def write_outputs(results: list[EnergyBinCounts], cls_name: str, stem: Path) -> 
         for r in results:
             key = r.column.key
             share, acc = row[f"{key}_share"], row[key]
+            lo, hi = row[f"{key}_lo"], row[f"{key}_hi"]
+            bounds = "" if math.isnan(lo) else f" [{lo:.1f}, {hi:.1f}]"
             shown[r.column.title] = (
-                "—" if math.isnan(share) or share == 0 else f"{acc:.1f} ({share:.1f} %)"
+                "—" if math.isnan(share) or share == 0 else f"{acc:.1f}{bounds} ({share:.1f} %)"
             )
         display.append(shown)
     write_table(
         display,
         ["energy", *(r.column.title for r in results)],
         stem,
-        caption + " Cells: accuracy (share of the class's voxels).",
-        formats=("md", "tex"),
+        caption + " Cells: accuracy [interval] (share of the class's voxels).",
+        formats=("md", "tex", "html"),
     )

@@ -48,6 +48,10 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         + "; ".join(f"{k} {' '.join(map(_mev, v))}" for k, v in DEFAULT_BINS_MEV.items())
         + ")",
     )
+    parser.add_argument(
+        "--bootstrap", type=int, default=1000, help="resamples of the events (0: no intervals)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the resampling")
     parser.add_argument("--out", type=Path, required=True, metavar="STEM")
 
 
@@ -63,7 +67,9 @@ def run(args: argparse.Namespace) -> int:
         AccuracyColumn(key, variant, truth) for key, (variant, truth) in STUDY_COLUMNS.items()
     ]
     results = count_by_energy(list(args.events), predictions, columns, CLASSES[args.cls], edges)
-    write_outputs(results, args.cls, args.out)
+    if args.bootstrap < 0:
+        raise InputError(None, f"must be >= 0, got {args.bootstrap}", field="--bootstrap")
+    write_outputs(results, args.cls, args.out, n_bootstrap=args.bootstrap, seed=args.seed)
     for r in results:
         cells = ", ".join(
             f"{name} {_percent(int(right), int(total)):.1f}"

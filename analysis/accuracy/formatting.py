@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from analysis.accuracy.confusion import plot_confusion
 from analysis.accuracy.types import ColumnResult
-from analysis.confusion import plot_confusion
 from analysis.reference import PAPER_ACCURACY_PCT
 from lartpc_seg.io.atomic import atomic_path
 from lartpc_seg.labels import Label
@@ -121,7 +121,7 @@ def write_outputs(
     rows, columns = csv_rows(results)
     write_table(rows, columns, stem, caption, formats=("csv",))
     rows, columns = display_rows(results)
-    write_table(rows, columns, stem, caption, formats=("md", "tex"))
+    write_table(rows, columns, stem, caption, formats=("md", "tex", "html"))
     with atomic_path(stem.parent / f"{stem.name}.json") as tmp:
         payload = results_json(results, n_bootstrap=n_bootstrap, seed=seed, level=level)
         tmp.write_text(json.dumps(payload, indent=2, allow_nan=False) + "\n")

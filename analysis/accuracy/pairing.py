@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from analysis.accuracy.confusion import per_event_confusion
 from analysis.accuracy.types import TRUTHS, AccuracyColumn
-from analysis.confusion import per_event_confusion
 from lartpc_seg.errors import InputError
 from lartpc_seg.io.events import EventFile
 from lartpc_seg.io.predictions import PredictionFile

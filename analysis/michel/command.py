@@ -40,7 +40,12 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         "--labels", choices=("relabel", "label"), default="relabel", help="true labels to use"
     )
     parser.add_argument("--threads", type=positive_int, default=1, help="worker processes")
-    parser.add_argument("--chunk", type=positive_int, default=200, help="events per task")
+    parser.add_argument(
+        "--chunk",
+        type=positive_int,
+        default=50,
+        help="events per task (progress is counted by task)",
+    )
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
@@ -111,5 +116,11 @@ def run(args: argparse.Namespace) -> int:
         out,
         data=args.data,
         rlabel=args.variant or ("truth labels" if args.truth else None),
+    )
+    n_cand = int(candidates["candidate"].sum())
+    n_matched = int((candidates["candidate"] & candidates["matched"]).sum())
+    print(
+        f"wrote {out}: {result.n_events} events, {n_cand} candidates ({n_matched} matched), "
+        f"{len(true_clusters['matched'])} true Michel clusters"
     )
     return 0

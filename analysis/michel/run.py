@@ -19,6 +19,7 @@ from analysis.michel.reconstruct import CANDIDATE_COLUMNS, TRUE_COLUMNS, MichelC
 from lartpc_seg.errors import InputError
 from lartpc_seg.io.events import Event, EventFile
 from lartpc_seg.io.predictions import PredictionFile
+from lartpc_seg.progress import Progress
 
 
 @dataclass
@@ -104,7 +105,7 @@ def run_michel(
     *,
     labels: str = "relabel",
     threads: int = 1,
-    chunk: int = 200,
+    chunk: int = 50,
 ) -> MichelRun:
     """Run the procedure over files; ``predictions=None`` uses the true labels.
 
@@ -129,6 +130,12 @@ def run_michel(
         )
     numbers: list[np.ndarray] = []
     parts = []
+    sizes = []
+    total = 0
+    for path in events:
+        with EventFile(path) as events_file:
+            total += len(events_file)
+    progress = Progress("michel", total)
     with contextlib.ExitStack() as stack:
         pool = (
             stack.enter_context(ProcessPoolExecutor(max_workers=threads)) if threads > 1 else None
@@ -138,10 +145,18 @@ def run_michel(
             numbers.append(np.array([e.event for e in block], np.int64))
             if pool is None:
                 parts.append(_task(block, preds, first, labels))
+                progress.update(len(block))
             else:
                 parts.append(pool.submit(_task, block, preds, first, labels))
+                sizes.append(len(block))
             first += len(block)
-        parts = [p if pool is None else p.result() for p in parts]
+        if pool is not None:
+            done = []
+            for future, size in zip(parts, sizes, strict=True):
+                done.append(future.result())
+                progress.update(size)
+            parts = done
+    progress.close()
     merged = []
     for which, names in enumerate((CANDIDATE_COLUMNS, TRUE_COLUMNS)):
         columns: dict[str, list[np.ndarray]] = {k: [] for k in (*names, "event", "entry")}

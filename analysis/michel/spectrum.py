@@ -12,7 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import hist
+import mplhep
 import numpy as np
+from hist.intervals import clopper_pearson_interval, poisson_interval
 
 from analysis.plotting import label, plt, save_figure, style
 
@@ -50,21 +52,76 @@ def resolution(
     return out
 
 
-def _fraction(passed: np.ndarray, values: np.ndarray, edges: np.ndarray) -> tuple:
-    which = np.digitize(values, edges) - 1
-    nb = len(edges) - 1
-    inside = (which >= 0) & (which < nb)
-    total = np.bincount(which[inside], minlength=nb)
-    good = np.bincount(which[inside], weights=passed[inside].astype(float), minlength=nb)
-    frac = np.divide(good, total, out=np.full(nb, np.nan), where=total > 0)
-    err = np.sqrt(np.clip(frac * (1 - frac), 0, None) / np.maximum(total, 1))
-    return frac, err
+def efficiency_points(
+    passed: np.ndarray, values: np.ndarray, edges: np.ndarray, coverage: float = 0.95
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Fraction passing per bin of ``values`` with its Clopper–Pearson interval.
+
+    Parameters
+    ----------
+    passed : bool array
+        Whether each entry passed (e.g. a true cluster was found).
+    values : array
+        The quantity binned (e.g. its true energy), same length.
+    edges : array
+        Bin edges.
+    coverage : float
+        Central coverage of the interval (0.95, as the Michel table).
+
+    Returns
+    -------
+    fraction, lower, upper : arrays, one per bin
+        NaN in bins without entries. At 0 % and 100 % the interval is one-sided, never empty.
+    """
+    total, _ = np.histogram(values, bins=edges)
+    good, _ = np.histogram(values[passed.astype(bool)], bins=edges)
+    fraction = np.divide(good, total, out=np.full(len(total), np.nan), where=total > 0)
+    lo, hi = clopper_pearson_interval(good.astype(float), total.astype(float), coverage=coverage)
+    empty = total == 0
+    lo, hi = np.where(empty, np.nan, lo), np.where(empty, np.nan, hi)
+    return fraction, lo, hi
 
 
-def _pix_range(*arrays: np.ndarray) -> float:
-    values = np.concatenate([a[np.isfinite(a)] for a in arrays]) if arrays else np.zeros(0)
+def poisson_errors(counts: np.ndarray) -> np.ndarray:
+    """Lower and upper 68 % Poisson (Garwood) errors of bin counts, none on empty bins.
+
+    An empty bin's upper error (1.84) would draw a bar in every empty bin of a sparse spectrum;
+    the empty bins are left bare instead.
+
+    Returns
+    -------
+    (2, n) array
+        Distances below and above each count.
+    """
+    counts = np.asarray(counts, float)
+    lo, hi = poisson_interval(counts)
+    errors = np.stack([counts - lo, hi - counts])
+    return np.where(counts > 0, np.nan_to_num(errors), 0.0)
+
+
+def ratio_points(num: np.ndarray, den: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Bin-by-bin ratio of two histograms' counts and its error from their Poisson errors.
+
+    NaN where the denominator is empty; the two are treated as independent (the error is an
+    overestimate when they share entries).
+    """
+    num, den = np.asarray(num, float), np.asarray(den, float)
+    ratio = np.divide(num, den, out=np.full(len(num), np.nan), where=den > 0)
+    rel = np.sqrt(
+        np.divide(1.0, num, out=np.zeros(len(num)), where=num > 0) + 1.0 / np.maximum(den, 1)
+    )
+    return ratio, ratio * rel
+
+
+def npix_range(true_clusters: dict[str, np.ndarray]) -> float:
+    """Upper edge of the voxel-count axes, from the true Michel clusters only.
+
+    The true clusters are the same for every variant of a test set, so every variant's figure
+    gets the same axis.
+    """
+    values = true_clusters["n_pix"][np.isfinite(true_clusters["n_pix"])]
     top = np.quantile(values, 0.995) if len(values) else 50.0
-    return float(max(20.0, 10.0 * np.ceil(1.1 * top / 10.0)))
+    return float(max(20.0, 10.0 * np.ceil(1.5 * top / 10.0)))
 
 
 def _mesh(ax: plt.Axes, h: hist.Hist) -> object:
@@ -80,7 +137,7 @@ def histograms(
     sel = candidates["candidate"]
     matched = sel & candidates["matched"]
     energy = hist.axis.Regular(*ENERGY_BINS, name="e", label="Energy [MeV]")
-    top = _pix_range(candidates["n_pix"][matched], candidates["n_pix_matched"][matched])
+    top = npix_range(true_clusters)
     nbin = int(min(top, 100))
     h = {}
     h["h_npix"] = (
@@ -114,9 +171,11 @@ def plot_all(
     """Draw the Michel figures into ``out_dir``; returns the files written.
 
     ``michel_npix`` (candidate vs matched-true voxel count, the slide's figure),
-    ``michel_energy_spectra`` (true KE, true deposited, reconstructed, with a ratio panel),
+    ``michel_energy_spectra`` (true KE, true deposited, reconstructed, with Poisson errors, and
+    the ratio of the matched candidates' reconstructed to their true deposited energies),
     ``michel_energy_2d`` (reconstructed vs true KE), ``michel_resolution`` (vs true KE) and
-    ``michel_purity_efficiency`` (vs energy).
+    ``michel_purity_efficiency`` (vs energy, 95 % Clopper–Pearson intervals). Every axis range
+    is fixed or follows the true clusters, which all variants share, so figures compare.
     """
     out_dir = Path(out_dir)
     hs = histograms(candidates, true_clusters)
@@ -138,29 +197,35 @@ def plot_all(
         fig, (ax, rax) = plt.subplots(
             2, 1, sharex=True, gridspec_kw={"height_ratios": (3, 1), "hspace": 0.05}
         )
-        edges = hs["h_e_reco"].axes[0].edges
-        curves = {
-            "True kinetic energy": hs["h_e_true_ke"].values(),
-            "True deposited (primary ionisation)": hs["h_e_true_dep"].values(),
-            "Reconstructed (candidates)": hs["h_e_reco"].values(),
+        spectra = {
+            "True kinetic energy": hs["h_e_true_ke"],
+            "True deposited (primary ionisation)": hs["h_e_true_dep"],
+            "Reconstructed (candidates)": hs["h_e_reco"],
         }
-        for name, values in curves.items():
-            ax.stairs(values, edges, label=name, lw=1.5)
+        for name, h in spectra.items():
+            mplhep.histplot(h, ax=ax, yerr=poisson_errors(h.values()), label=name, lw=1.5)
         width = (ENERGY_BINS[2] - ENERGY_BINS[1]) / ENERGY_BINS[0]
         ax.set_ylabel(f"Michel electrons / {width:g} MeV")
-        peak = max((v.max() for v in curves.values() if v.size), default=1.0)
+        peak = max((h.values().max() for h in spectra.values() if h.size), default=1.0)
         ax.set_ylim(0, 1.5 * max(peak, 1.0))  # room for the legend
+        ax.set_xlim(ENERGY_BINS[1], ENERGY_BINS[2])
+        ax.set_xlabel("")
         ax.legend(fontsize="small", loc="upper left")
         label(ax, data, rlabel=rlabel)
-        reco, dep = (
-            curves["Reconstructed (candidates)"],
-            curves["True deposited (primary ionisation)"],
-        )
-        ratio = np.divide(reco, dep, out=np.full(len(reco), np.nan), where=dep > 0)
-        rax.stairs(ratio, edges, color="k")
+        # matched candidates only: each reconstructed energy against its own true cluster's
+        # deposited energy, so fakes (no true cluster) and missed clusters stay out of the ratio
+        energy = hs["h_e_reco"].axes[0]
+        reco = hist.Hist(energy).fill(candidates["e_reco"][matched]).values()
+        dep = hist.Hist(energy).fill(candidates["e_true_dep"][matched]).values()
+        ratio, err = ratio_points(reco, dep)
+        rax.errorbar(energy.centers, ratio, yerr=err, xerr=energy.widths / 2, fmt="ko", ms=3)
         rax.axhline(1.0, color="grey", ls="--", lw=1)
-        rax.set_ylim(0, 2)
-        rax.set_ylabel("Reco / dep.")
+        shown = np.concatenate([ratio - err, ratio + err, [1.0]])
+        shown = shown[np.isfinite(shown)]
+        low, high = shown.min(), shown.max()
+        pad = 0.1 * max(high - low, 0.1)
+        rax.set_ylim(max(low - pad, 0.0), high + pad)  # the data's own range, never clipped
+        rax.set_ylabel("Reco / dep.\n(matched)", fontsize="small")
         rax.set_xlabel("Energy [MeV]")
         figures["michel_energy_spectra"] = fig
 
@@ -190,6 +255,7 @@ def plot_all(
                 label=f"bias ± σ68, {name}",
             )
         ax.axhline(0, color="grey", ls="--", lw=1)
+        ax.set_xlim(CURVE_EDGES[0], CURVE_EDGES[-1])
         ax.set_xlabel("True energy [MeV]")
         ax.set_ylabel("(E$_{reco}$ − E$_{true}$) / E$_{true}$")
         ax.legend(fontsize="small")
@@ -198,33 +264,47 @@ def plot_all(
 
         fig, ax = plt.subplots()
         centers = 0.5 * (CURVE_EDGES[1:] + CURVE_EDGES[:-1])
-        for name, marker, passed, values in (
+        # side by side in each bin, so that equal values do not hide one marker under another
+        offset = 0.2 * (CURVE_EDGES[1] - CURVE_EDGES[0])
+        attached = true_clusters["attached"].astype(bool)
+        for name, marker, shift, passed, values in (
             (
                 "ID efficiency (all true, vs true KE)",
                 "o",
+                -offset,
                 true_clusters["matched"],
                 true_clusters["e_true_ke"],
             ),
             (
                 "ID efficiency (attached, vs true KE)",
                 "s",
-                true_clusters["matched"][true_clusters["attached"]],
-                true_clusters["e_true_ke"][true_clusters["attached"]],
+                0.0,
+                true_clusters["matched"][attached],
+                true_clusters["e_true_ke"][attached],
             ),
             (
                 "ID purity (vs reco energy)",
                 "^",
+                offset,
                 candidates["matched"][sel],
                 candidates["e_reco"][sel],
             ),
         ):
-            frac, err = _fraction(passed, values, CURVE_EDGES)
+            frac, lo, hi = efficiency_points(passed, values, CURVE_EDGES)
             ax.errorbar(
-                centers, frac, yerr=err, marker=marker, mfc="none", ls="", capsize=2, label=name
+                centers + shift,
+                frac,
+                yerr=[frac - lo, hi - frac],
+                marker=marker,
+                mfc="none",
+                ls="",
+                capsize=2,
+                label=name,
             )
         ax.set_ylim(0, 1.1)
+        ax.set_xlim(CURVE_EDGES[0], CURVE_EDGES[-1])
         ax.set_xlabel("Energy [MeV]")
-        ax.set_ylabel("Fraction")
+        ax.set_ylabel("Fraction (95 % Clopper–Pearson)")
         ax.legend(fontsize="small", loc="lower right")
         label(ax, data, rlabel=rlabel)
         figures["michel_purity_efficiency"] = fig

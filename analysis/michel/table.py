@@ -30,8 +30,8 @@ METRICS = {
 CAPTION = (
     "Michel electron reconstruction (study.md §6), in percent with 95 % intervals: "
     "identification purity and efficiency (all true clusters, and those attached to a true MIP), "
-    "cluster purity and efficiency (mean over matched candidates; _voxels: voxel-summed). "
-    "sample = events analysed (the paper's 7105 as printed on the slide, unit not stated); "
+    "cluster purity and efficiency (mean over matched candidates, or voxel-summed). "
+    "Events = events analysed (the paper's 7105 as printed on the slide, unit not stated); "
     "truth = true labels used as the prediction."
 )
 
@@ -64,6 +64,26 @@ def row_from_metrics(variant: str, metrics: dict, path: Path | None = None) -> d
 
 #: Columns of the Markdown and LaTeX tables: each metric as "value [lo, hi]".
 COMPACT_COLUMNS = ["variant", "sample", "candidates", "true_clusters", *METRICS.values()]
+
+#: Headers of the Markdown, LaTeX and HTML tables, in words (the CSV keeps the column names).
+HEADERS = {
+    "variant": "Variant",
+    "sample": "Events",
+    "candidates": "Candidates",
+    "true_clusters": "True Michel clusters",
+    "id_purity": "ID purity [%]",
+    "id_efficiency": "ID efficiency [%]",
+    "id_efficiency_attached": "ID efficiency, attached to a muon [%]",
+    "cluster_purity": "Cluster purity [%]",
+    "cluster_efficiency": "Cluster efficiency [%]",
+    "cluster_purity_voxels": "Cluster purity, voxel-summed [%]",
+    "cluster_efficiency_voxels": "Cluster efficiency, voxel-summed [%]",
+}
+
+
+def worded(row: dict[str, object]) -> dict[str, object]:
+    """A Markdown/LaTeX/HTML row: the same cells under the :data:`HEADERS` names."""
+    return {HEADERS[k]: v for k, v in row.items() if k in HEADERS}
 
 
 def compact_row(row: dict[str, object]) -> dict[str, object]:

@@ -12,7 +12,15 @@ import argparse
 import json
 from pathlib import Path
 
-from analysis.michel.table import CAPTION, COMPACT_COLUMNS, columns, compact_row, row_from_metrics
+from analysis.michel.table import (
+    CAPTION,
+    COMPACT_COLUMNS,
+    HEADERS,
+    columns,
+    compact_row,
+    row_from_metrics,
+    worded,
+)
 from analysis.reference import PAPER_ROW
 from analysis.tables import write_table
 from lartpc_seg.errors import InputError
@@ -44,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
         rows.append(row_from_metrics(variant, metrics, Path(path)))
     rows.sort(key=lambda r: r["variant"] == "truth")
     write_table(rows, columns(), args.out, CAPTION, formats=("csv",))
-    shown = [compact_row(r) for r in rows] + [PAPER_ROW]
-    write_table(shown, COMPACT_COLUMNS, args.out, CAPTION, formats=("md", "tex"))
+    shown = [worded(compact_row(r)) for r in rows] + [worded(PAPER_ROW)]
+    headers = [HEADERS[c] for c in COMPACT_COLUMNS]
+    write_table(shown, headers, args.out, CAPTION, formats=("md", "tex", "html"))
     return 0

@@ -45,6 +45,8 @@ import torch
 from lartpc_seg.benchmark import cpu_model
 from lartpc_seg.io.atomic import atomic_path
 from lartpc_seg.models import DenseUResNet, UResNetConfig, build_uresnet, copy_weights
+from lartpc_seg.native_stderr import drop_native_lines
+from lartpc_seg.progress import Progress
 from lartpc_seg.sparse import SparseTensor
 from lartpc_seg.sparse.layers import KERNEL_MAP_SCOPE, SubmanifoldConv3d
 from lartpc_seg.sparse.synthetic import track_event
@@ -127,11 +129,14 @@ def benchmark(
         "conv": {},
         "train_step": {},
     }
+    grids = sorted(set(settings["grids"]) | set(settings["sparse_grids"]))
+    # one line per measurement: each takes from seconds to minutes
+    progress = Progress("benchmark", 2 + len(grids), "measurements", interval=0)
     for channels in (16, 64):
         results["conv"][str(channels)] = conv_layer(
             channels, settings["conv_voxels"], settings["runs"], me is not None
         )
-    grids = sorted(set(settings["grids"]) | set(settings["sparse_grids"]))
+        progress.update()
     for grid in grids:
         results["train_step"][str(grid)] = train_step(
             config,
@@ -141,6 +146,8 @@ def benchmark(
             dense=grid in settings["grids"],
             dense_limit_bytes=dense_limit_bytes,
         )
+        progress.update()
+    progress.close()
     return results
 
 
@@ -381,7 +388,10 @@ def convolution_share(fn: Callable[[], None], steps: int = PROFILED_STEPS) -> fl
     float
         In [0, 1].
     """
-    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+    with (
+        drop_native_lines(),
+        torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof,
+    ):
         for _ in range(steps):
             fn()
     events = prof.key_averages()

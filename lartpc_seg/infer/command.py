@@ -20,6 +20,7 @@ from lartpc_seg.io.digest import file_sha256
 from lartpc_seg.io.events import EventFile
 from lartpc_seg.io.predictions import write_predictions
 from lartpc_seg.io.root import FileMeta
+from lartpc_seg.progress import Progress
 from lartpc_seg.version import code_version
 
 
@@ -63,7 +64,8 @@ def run(args: argparse.Namespace) -> int:
             },
         )
         predictions = predict(model, events, device, args.batch_size, args.symmetries)
-        n = write_predictions(args.out, predictions, meta)
+        progress = Progress("infer", len(events))
+        n = write_predictions(args.out, progress.iterate(predictions), meta)
     elapsed = time.perf_counter() - start
     print(
         f"wrote {n} events to {args.out}: {n / max(elapsed, 1e-9):.1f} events/s on {device}"

@@ -3,12 +3,18 @@
 The file grows as ``<dest>.part``; a rerun asks the server for the missing bytes with an HTTP
 ``Range`` request (a server that ignores it sends the whole file, and the part restarts from
 zero). Only a part whose SHA-256 matches is renamed to ``dest``; a wrong digest removes it.
+
+The all-zero digest is a placeholder (``workflow/configs/paper.yaml`` ships with them) and is
+refused; downloading without a digest takes an explicit ``--no-verify``. Either way ``--record``
+writes what was checked (URL, expected and actual digest, verified or not) as JSON, which
+``import-larcv --provenance`` copies into the event file's ``meta`` tree.
 """
 
 from __future__ import annotations
 
 import hashlib
 import http.client
+import json
 import os
 import re
 import urllib.error
@@ -16,8 +22,11 @@ import urllib.request
 from pathlib import Path
 
 from lartpc_seg.errors import InputError
+from lartpc_seg.io.atomic import atomic_path
 from lartpc_seg.io.digest import file_sha256, update_from_file
 
+#: The digest the shipped configs carry until a user copies in the real one.
+PLACEHOLDER_SHA256 = "0" * 64
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
 
@@ -58,7 +67,12 @@ def _resume_offset(response: http.client.HTTPResponse, offset: int, url: str, de
     return offset
 
 
-def download(url: str, dest: str | Path, sha256: str, *, chunk: int = 1 << 20) -> Path:
+def is_placeholder(sha256: str) -> bool:
+    """Whether ``sha256`` is the all-zero placeholder digest rather than a file's digest."""
+    return sha256.strip().lower() == PLACEHOLDER_SHA256
+
+
+def download(url: str, dest: str | Path, sha256: str | None, *, chunk: int = 1 << 20) -> Path:
     """Download ``url`` to ``dest``, resuming a previous partial download, and verify it.
 
     Parameters
@@ -67,8 +81,9 @@ def download(url: str, dest: str | Path, sha256: str, *, chunk: int = 1 << 20) -
         ``http(s)://`` address of the file.
     dest : str or Path
         Final path; the file appears there only once its digest matches.
-    sha256 : str
-        Expected SHA-256, 64 hex digits.
+    sha256 : str or None
+        Expected SHA-256, 64 hex digits; ``None`` downloads without verifying (the caller's
+        explicit choice). The all-zero placeholder is refused.
     chunk : int
         Bytes read and written at a time.
 
@@ -80,15 +95,23 @@ def download(url: str, dest: str | Path, sha256: str, *, chunk: int = 1 << 20) -
     Raises
     ------
     InputError
-        Malformed checksum, HTTP or network failure (the ``.part`` file is kept for a rerun), or
-        a digest mismatch (the ``.part`` file is removed; the message names the URL, the
-        expected and the actual digests).
+        Malformed or placeholder checksum, HTTP or network failure (the ``.part`` file is kept
+        for a rerun), or a digest mismatch (the ``.part`` file is removed; the message names the
+        URL, the expected and the actual digests).
     """
     dest = Path(dest)
-    expected = sha256.strip().lower()
-    if not _HEX64.match(expected):
+    expected = None if sha256 is None else sha256.strip().lower()
+    if expected is not None and not _HEX64.match(expected):
         raise InputError(dest, f"sha256 of {url} must be 64 hex digits, got '{sha256}'")
-    if dest.exists() and file_sha256(dest, chunk=chunk) == expected:
+    if expected is not None and is_placeholder(expected):
+        raise InputError(
+            dest,
+            f"sha256 of {url} is the all-zero placeholder, not the file's digest: copy its "
+            "SHA-256 into dataset.osf.files, or set dataset.osf.verify: false to download it "
+            "unverified",
+            field="sha256",
+        )
+    if dest.exists() and (expected is None or file_sha256(dest, chunk=chunk) == expected):
         return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = part_path(dest)
@@ -118,10 +141,30 @@ def download(url: str, dest: str | Path, sha256: str, *, chunk: int = 1 << 20) -
                 f"{f' ({error})' if error else ''}; run again to resume",
             ) from error
     actual = digest.hexdigest()
-    if actual != expected:
+    if expected is not None and actual != expected:
         part.unlink(missing_ok=True)
         raise InputError(
             dest, f"checksum mismatch for {url}: expected sha256 {expected}, got {actual}"
         )
     os.replace(part, dest)
     return dest
+
+
+def write_record(path: str | Path, url: str, sha256: str | None, dest: Path) -> dict[str, str]:
+    """Write, atomically as JSON, what a finished download was checked against.
+
+    Returns
+    -------
+    dict of str to str
+        ``url``, ``sha256`` (the file's actual digest), ``expected_sha256`` (empty when not
+        verified) and ``verified`` (``"true"`` or ``"false"``).
+    """
+    record = {
+        "url": url,
+        "sha256": file_sha256(dest),
+        "expected_sha256": "" if sha256 is None else sha256.strip().lower(),
+        "verified": "false" if sha256 is None else "true",
+    }
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(record, indent=1) + "\n")
+    return record

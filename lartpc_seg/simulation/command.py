@@ -10,6 +10,7 @@ from types import SimpleNamespace
 from lartpc_seg.cli import non_negative_int, positive_int
 from lartpc_seg.errors import InputError
 from lartpc_seg.io.events import write_events
+from lartpc_seg.progress import Progress
 from lartpc_seg.simulation.config import SimulationConfig
 from lartpc_seg.simulation.event import file_meta, remake_recipe, simulate_event
 from lartpc_seg.simulation.stats import class_summary
@@ -80,8 +81,8 @@ def run(args: argparse.Namespace) -> int:
     events = []
 
     def produce():
-        for k in numbers:
-            event = simulate_event(config, seed, k)
+        progress = Progress("simulate", len(numbers))
+        for event in progress.iterate(simulate_event(config, seed, k) for k in numbers):
             events.append(SimpleNamespace(label=event.label, relabel=event.relabel))
             yield event
 

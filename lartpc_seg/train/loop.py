@@ -16,6 +16,7 @@ from lartpc_seg.errors import InputError
 from lartpc_seg.io.atomic import atomic_path, remove_stale_temporaries
 from lartpc_seg.labels import NUM_CLASSES, Label
 from lartpc_seg.models import build_uresnet
+from lartpc_seg.progress import eta_seconds, format_duration
 from lartpc_seg.train.checkpoint import load_checkpoint, save_checkpoint, set_aside
 from lartpc_seg.train.data import Batch, EventStore, augmentation_rngs, batch_indices
 from lartpc_seg.train.interrupts import (
@@ -288,11 +289,8 @@ class Trainer:
         """Train to ``options.iterations``, validating, logging and checkpointing on the way."""
         opts = self.setup.options
         self._open_log()
-        progress = None
-        if self.is_main and sys.stderr.isatty():
-            from tqdm import tqdm
-
-            progress = tqdm(total=opts.iterations, initial=self.iteration, unit="step")
+        # elapsed time and ETA of the log lines count from here (a resumed run: from its start)
+        started, first_iteration = time.perf_counter(), self.iteration
         losses: list[float] = []
         accs: list[np.ndarray] = []
         tick = time.perf_counter()
@@ -326,23 +324,24 @@ class Trainer:
                     steps_since += 1
                     losses.append(loss)
                     accs.append(acc)
-                    if progress is not None:
-                        progress.update(1)
-                        progress.set_postfix(loss=f"{loss:.4f}")
                     if self.iteration % opts.log_every == 0 or self.iteration == opts.iterations:
                         now = time.perf_counter()
                         rate = steps_since * self.global_batch / max(now - tick, 1e-9)
                         mean_acc = _nanmean_rows(np.stack(accs))
                         self._log("train", float(np.mean(losses)), mean_acc, rate)
-                        if progress is None:
-                            self._say(
-                                f"iteration {self.iteration}/{opts.iterations} "
-                                f"loss {np.mean(losses):.4f} "
-                                + " ".join(
-                                    f"{Label(c).name}={a:.3f}" for c, a in enumerate(mean_acc)
-                                )
-                                + f" {rate:.1f} events/s"
-                            )
+                        elapsed = now - started
+                        eta = eta_seconds(
+                            self.iteration - first_iteration,
+                            opts.iterations - first_iteration,
+                            elapsed,
+                        )
+                        self._say(
+                            f"iteration {self.iteration}/{opts.iterations} "
+                            f"loss {np.mean(losses):.4f} "
+                            + " ".join(f"{Label(c).name}={a:.3f}" for c, a in enumerate(mean_acc))
+                            + f" {rate:.1f} events/s, elapsed {format_duration(elapsed)},"
+                            f" ETA {format_duration(eta)}"
+                        )
                         losses, accs = [], []
                         tick, steps_since = now, 0
                     if (
@@ -369,8 +368,6 @@ class Trainer:
                 # Said here, while SIGTERM (sent by torchrun to the survivors) is still caught.
                 print(f"error: {lost}", file=sys.stderr, flush=True)
                 raise lost from err
-        if progress is not None:
-            progress.close()
 
     def finish(self) -> Path:
         """Write ``model.pt`` and ``log.csv`` atomically (rank 0); returns the model's path."""

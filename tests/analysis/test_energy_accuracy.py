@@ -7,7 +7,8 @@ import csv
 import numpy as np
 import pytest
 
-from analysis.accuracy.by_energy import electron_energy, source_electron
+from analysis.accuracy.by_energy import EnergyBinCounts, electron_energy, source_electron
+from analysis.accuracy.types import AccuracyColumn
 from analysis.cli import main
 from lartpc_seg.io.events import Event, FileMeta, ParticleTable, write_events
 from lartpc_seg.io.predictions import Prediction, write_predictions
@@ -102,8 +103,30 @@ def test_delta_table_by_hand(files, tmp_path):
     assert rows["3–10 MeV"]["net_rel"] == ""
     assert float(rows["10–30 MeV"]["net_rel"]) == pytest.approx(75.0)
     assert float(rows["no electron of the class"]["net_rel"]) == pytest.approx(100.0)
+    # one event: every resample is that event, so the interval shrinks to the value
+    assert float(rows["10–30 MeV"]["net_rel_lo"]) == pytest.approx(75.0)
+    assert float(rows["10–30 MeV"]["net_rel_hi"]) == pytest.approx(75.0)
     markdown = (tmp_path / "out.md").read_text()
-    assert "| 10–30 MeV | 75.0 (50.0 %) |" in markdown
+    assert "| 10–30 MeV | 75.0 [75.0, 75.0] (50.0 %) |" in markdown
+    assert "95 % bootstrap intervals over events (1000 resamples)" in markdown
+
+
+def test_without_bootstrap_the_cells_have_no_interval(files, tmp_path):
+    args = ("--class", "delta", "--bins", "1", "3", "10", "30", "--bootstrap", "0")
+    assert _run(files, tmp_path, *args) == 0
+    markdown = (tmp_path / "out.md").read_text()
+    assert "| 10–30 MeV | 75.0 (50.0 %) |" in markdown and "no intervals" in markdown
+
+
+def test_interval_resamples_events():
+    """Two events of 2 voxels in one row, all right and all wrong: resamples give 0, 50 or 100 %."""
+    per_event = np.array([[[2], [2]], [[2], [0]]])
+    counts = EnergyBinCounts(AccuracyColumn("c", "v", "relabel"), np.array([0.0, 1.0]), per_event)
+    assert counts.total.tolist() == [4] and counts.right.tolist() == [2]
+    lo, hi = counts.interval(2000, seed=3)
+    assert (lo[0], hi[0]) == (0.0, 100.0)
+    again = counts.interval(2000, seed=3)
+    np.testing.assert_array_equal(again[0], lo)  # the seed makes it repeatable
 
 
 def test_michel_table_and_energies_outside_the_bins(files, tmp_path):

@@ -1,4 +1,4 @@
-"""Tables in CSV, Markdown and LaTeX (analysis.tables) and the Michel table command."""
+"""Tables in CSV, Markdown, LaTeX and HTML (analysis.tables) and the Michel table command."""
 
 from __future__ import annotations
 
@@ -12,13 +12,13 @@ from analysis.michel import table as michel_table
 from analysis.tables import write_table
 
 
-def test_write_table_three_formats(tmp_path):
+def test_write_table_all_formats(tmp_path):
     rows = [
         {"variant": "regular", "purity": 98.81234, "n": 7105},
         {"variant": "with_w", "purity": math.nan, "n": 12},
     ]
     written = write_table(rows, ["variant", "purity", "n"], tmp_path / "sub" / "t", "Purity in %")
-    assert [p.name for p in written] == ["t.csv", "t.md", "t.tex"]
+    assert [p.name for p in written] == ["t.csv", "t.md", "t.tex", "t.html"]
     with open(tmp_path / "sub" / "t.csv") as f:
         table = list(csv.DictReader(f))
     assert float(table[0]["purity"]) == pytest.approx(98.81234, abs=1e-9)
@@ -33,7 +33,18 @@ def test_write_table_three_formats(tmp_path):
     assert r"\caption{Purity in \%}" in tex
     assert r"regular & 98.8 & 7105 \\" in tex
     assert r"with\_w &  & 12 \\" in tex
+    page = (tmp_path / "sub" / "t.html").read_text()
+    assert "<caption>Purity in %</caption>" in page
+    assert "<tr><td>regular</td><td>98.8</td><td>7105</td></tr>" in page
+    assert "<tr><td>with_w</td><td></td><td>12</td></tr>" in page
     assert not list((tmp_path / "sub").glob(".*tmp*"))  # no temporary file left behind
+
+
+def test_html_table_escapes_cells(tmp_path):
+    write_table([{"a<": "<b>&"}], ["a<"], tmp_path / "t", "x < y", formats=("html",))
+    page = (tmp_path / "t.html").read_text()
+    assert "<td>&lt;b&gt;&amp;</td>" in page and "<th>a&lt;</th>" in page
+    assert "<caption>x &lt; y</caption>" in page
 
 
 def test_write_table_rejects_unknown_format(tmp_path):
@@ -78,6 +89,12 @@ def test_michel_table_command(tmp_path):
     assert "| paper (ACAT 2019) | 7105 |  |  | 98.8 | 93.9 |  | 97.3 | 96.1 |  |  |" in md
     assert r"95.0 [94.0, 95.5] &" in out.with_suffix(".tex").read_text()
     assert "93.9" in md and "96.1" in md and "97.3" in md
+    # headers in words; the CSV keeps the column names
+    header = md.splitlines()[2]
+    assert header.startswith(
+        "| Variant | Events | Candidates | True Michel clusters | ID purity [%]"
+    )
+    assert "_" not in header
     assert "paper (ACAT 2019)" not in out.with_suffix(".csv").read_text()
 
 

@@ -61,7 +61,7 @@ def _download(faults, url: str, digest: str, out: Path):
 
 def test_wrong_checksum_is_refused_and_the_file_removed(server, tmp_path, faults):
     out = tmp_path / "data.root"
-    wrong = "0" * 64
+    wrong = "1" * 64
     outcome = _download(faults, server.url, wrong, out)
     faults.assert_user_error(
         outcome, out, words=f"checksum mismatch.*expected sha256 {wrong}.*got {DIGEST}"

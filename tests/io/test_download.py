@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import http.server
+import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -13,7 +14,7 @@ import pytest
 
 from lartpc_seg.cli import main
 from lartpc_seg.errors import InputError
-from lartpc_seg.io.download import download, part_path
+from lartpc_seg.io.download import PLACEHOLDER_SHA256, download, part_path
 
 PAYLOAD = np.random.default_rng(7).integers(0, 256, size=300_000, dtype=np.uint8).tobytes()
 DIGEST = hashlib.sha256(PAYLOAD).hexdigest()
@@ -138,7 +139,7 @@ def test_part_longer_than_the_file_restarts(server, tmp_path):
 def test_wrong_checksum_is_refused_and_leaves_no_file(server, tmp_path):
     url, _ = server
     dest = tmp_path / "data.root"
-    wrong = "0" * 64
+    wrong = "1" * 64
     with pytest.raises(InputError) as err:
         download(url, dest, wrong)
     message = str(err.value)
@@ -164,3 +165,50 @@ def test_command_line(server, tmp_path, capsys):
     assert f"sha256 OK ({len(PAYLOAD)} bytes)" in capsys.readouterr().out
     assert main(["download", url, "--sha256", "f" * 64, "--out", str(tmp_path / "x")]) == 1
     assert "checksum mismatch" in capsys.readouterr().err
+
+
+def test_placeholder_digest_is_refused_before_any_request(server, tmp_path):
+    url, state = server
+    dest = tmp_path / "data.root"
+    with pytest.raises(InputError, match="all-zero placeholder") as err:
+        download(url, dest, PLACEHOLDER_SHA256)
+    assert "dataset.osf.verify: false" in str(err.value)
+    assert state.ranges == []
+    assert not dest.exists() and not part_path(dest).exists()
+
+
+def test_command_line_refuses_a_placeholder_in_one_line(server, tmp_path, capsys):
+    url, _ = server
+    dest = tmp_path / "cli.root"
+    assert main(["download", url, "--sha256", PLACEHOLDER_SHA256, "--out", str(dest)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "placeholder" in err and str(dest) in err
+    assert not dest.exists()
+
+
+def test_unverified_download_takes_no_verify_and_is_recorded(server, tmp_path, capsys):
+    url, _ = server
+    dest = tmp_path / "raw.root"
+    record = tmp_path / "raw.json"
+    args = ["download", url, "--no-verify", "--out", str(dest), "--record", str(record)]
+    assert main(args) == 0
+    assert "NOT VERIFIED" in capsys.readouterr().out
+    assert dest.read_bytes() == PAYLOAD
+    assert json.loads(record.read_text()) == {
+        "url": url,
+        "sha256": DIGEST,
+        "expected_sha256": "",
+        "verified": "false",
+    }
+    # --sha256 and --no-verify exclude each other: verification is never implied off
+    with pytest.raises(SystemExit):
+        main(["download", url, "--no-verify", "--sha256", DIGEST, "--out", str(dest)])
+
+
+def test_verified_download_record(server, tmp_path):
+    url, _ = server
+    record = tmp_path / "raw.json"
+    args = ["download", url, "--sha256", DIGEST, "--out", str(tmp_path / "raw.root")]
+    assert main([*args, "--record", str(record)]) == 0
+    assert json.loads(record.read_text())["verified"] == "true"
+    assert json.loads(record.read_text())["expected_sha256"] == DIGEST

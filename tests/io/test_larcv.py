@@ -420,3 +420,20 @@ def test_missing_tree_is_named(tmp_path):
     src = _make_3d_file(tmp_path)
     with pytest.raises(InputError, match="no TTree 'particle_mcst_tree'"):
         import_larcv([src], tmp_path / "out.root")
+
+
+def test_import_records_the_download_provenance_in_meta(tmp_path):
+    """An unverified download (dataset.osf.verify: false) stays visible in the event file."""
+    src = _make_3d_file(tmp_path)
+    record = tmp_path / "raw.json"
+    record.write_text(
+        '{"url": "https://example.org/a.root", "sha256": "ab", "expected_sha256": "",'
+        ' "verified": "false"}'
+    )
+    out = tmp_path / "events.root"
+    args = ["import-larcv", str(src), "--out", str(out), "--particle-producer", "mctruth"]
+    assert main([*args, "--provenance", str(record)]) == 0
+    with EventFile(out) as f:
+        assert f.meta.extra["download_verified"] == "false"
+        assert f.meta.extra["download_url"] == "https://example.org/a.root"
+        assert f.meta.extra["download_expected_sha256"] == ""

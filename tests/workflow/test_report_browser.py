@@ -1,4 +1,5 @@
-"""The smoke run's HTML report, opened in headless Chromium: it renders and raises no JS error.
+"""The smoke run's HTML report, opened in headless Chromium: it renders, raises no JS error, and
+its front page shows the study, the run's configuration and the result tables as text.
 
 Chromium comes from ``make browser`` (Debian's ``chromium``). Without it the test is skipped,
 except under CI (``CI=true``), where a skip would hide a broken report and so it fails.
@@ -6,6 +7,7 @@ except under CI (``CI=true``), where a skip would hide a broken report and so it
 
 from __future__ import annotations
 
+import csv
 import os
 import re
 import shutil
@@ -100,3 +102,49 @@ def test_report_renders_without_javascript_errors(smoke_run, tmp_path: Path):
     assert not console_errors(shot.stderr), console_errors(shot.stderr)
     assert screenshot.read_bytes().startswith(PNG_MAGIC)
     assert screenshot.stat().st_size > 20_000, "screenshot is (nearly) blank"
+
+
+def accuracy_cells(path: Path) -> list[str]:
+    """The accuracy table's cells as the report prints them: ``value [lo, hi]``, one decimal."""
+    with open(path) as f:
+        rows = list(csv.DictReader(f))
+    keys = [k for k in rows[0] if k != "class" and not k.endswith(("_lo", "_hi"))]
+    cells = []
+    for row in rows:
+        for key in keys:
+            if row[key]:
+                value, lo, hi = (float(row[key + s]) for s in ("", "_lo", "_hi"))
+                cells.append(f"{value:.1f} [{lo:.1f}, {hi:.1f}]")
+    return cells
+
+
+def test_front_page_shows_the_study_the_config_and_the_tables(smoke_run, tmp_path: Path):
+    """The page Chromium renders first carries the accuracy table's numbers as visible text."""
+    binary = chromium()
+    results = smoke_run.workdir / "results"
+    dom = headless(binary, tmp_path / "profile", "--dump-dom", (results / "report.html").as_uri())
+    assert dom.returncode == 0, dom.stderr[-3000:]
+    text = rendered_app_text(dom.stdout)
+    assert "Michel electron relabeling study" in text
+    assert "arXiv:1903.05663" in text
+    # the smoke config's numbers, from the run's configuration
+    assert "12 / 4 / 8 events" in text and "cubes of 64³ voxels" in text
+    assert "6 steps of 2 events" in text
+    cells = accuracy_cells(results / "tables" / "accuracy.csv")
+    assert len(cells) == 5 * 4  # five classes, four columns
+    text_cells = re.sub(r"\s+", " ", text)
+    missing = [c for c in cells if c not in text_cells]
+    assert not missing, f"accuracy cells not visible on the front page: {missing}"
+    assert "Michel electrons" in text and "Regular → Relabeled" in text
+    # the Michel table too, with its variants as rows
+    for variant in ("regular", "relabeled", "weighted", "truth"):
+        assert f" {variant} 8 " in text_cells, variant
+
+
+def test_each_table_is_one_html_report_entry(smoke_run):
+    """Tables enter the report once each, as HTML (not as CSV/Markdown/LaTeX downloads)."""
+    report = (smoke_run.workdir / "results" / "report.html").read_text()
+    for name in ("accuracy", "michel", "dataset", "accuracy_by_energy_delta"):
+        assert report.count(f'"{name}.html"') >= 1, name
+        for suffix in ("csv", "md", "tex"):
+            assert f'"{name}.{suffix}"' not in report, f"{name}.{suffix} is a report entry"

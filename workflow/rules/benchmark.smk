@@ -15,14 +15,14 @@ rule benchmark_engine:
     params:
         quick="--quick" if config["benchmark"]["quick"] else "",
     threads: 2
+    conda:
+        CONDA_ENV
+    container:
+        CONTAINER
     log:
         "logs/benchmark/engine.log",
     # MinkowskiEngine's OpenBLAS starts threads beside OpenMP and overloads the cores; one
     # OpenBLAS thread is its best setting (docs/benchmarking.md), and the JSON records it.
     shell:
-        "OPENBLAS_NUM_THREADS=1 {PY} lartpc_seg benchmark engine {params.quick} --out {output.json}"
+        "OPENBLAS_NUM_THREADS=1 python -m lartpc_seg benchmark engine {params.quick} --out {output.json}"
         " --plots {output.plots} > {log} 2>&1"
-
-
-def benchmark_outputs():
-    return ["results/benchmark/engine.json"] if config["benchmark"]["enabled"] else []

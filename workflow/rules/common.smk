@@ -1,14 +1,34 @@
-# Helpers shared by the rule files: shard lists, seeds, command prefixes.
+# Helpers of the rule files, kept apart from them as `snakemake --lint` asks. The software
+# environment, shard lists, seeds, argument strings, and the targets of the default target.
 
 import json
 import math
+import os
 import shlex
 import sys
 
+from analysis.accuracy.types import STUDY_COLUMNS
+
 SPLITS = ["train", "val", "test"]
 SPLIT_SEED_OFFSET = {"train": 0, "val": 1_000_000, "test": 2_000_000}
-#: The Python that runs Snakemake runs the rules too (the project's .venv under `make run`).
-PY = f"{shlex.quote(sys.executable)} -m"
+
+# The software every job runs with (docs/cluster.md). Jobs run `python -m lartpc_seg|analysis`
+# - by default (no --software-deployment-method) `python` is the interpreter running Snakemake
+#   (the .venv of the project under `make run`), whose directory goes first on the PATH of jobs;
+# - with `--software-deployment-method conda` it is the env built from CONDA_ENV;
+# - with `--software-deployment-method apptainer` it is the image CONTAINER, built from
+#   workflow/containers/lartpc.def.
+#: conda env file, relative to the rule files (workflow/rules/).
+CONDA_ENV = "../envs/lartpc.yaml"
+#: Apptainer image built from workflow/containers/lartpc.def.
+CONTAINER = f"{workflow.basedir}/workflow/containers/lartpc.sif"
+if not workflow.deployment_settings.deployment_method:
+    os.environ.update(
+        {"PATH": os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])}
+    )
+
+
+# --- dataset ---------------------------------------------------------------------------------
 
 
 def n_shards(split):
@@ -25,10 +45,169 @@ def shard_files(split):
     return [f"data/{split}/{i}.root" for i in range(n_shards(split))]
 
 
+def shard_range(split, shard):
+    """First event number and number of events of a simulated shard."""
+    ds = config["dataset"]
+    first = int(shard) * ds["shard_events"]
+    return first, min(ds["shard_events"], ds["events"][split] - first)
+
+
+def osf_file(split, shard):
+    files = [f for f in config["dataset"]["osf"]["files"] if f["split"] == split]
+    return files[int(shard)]
+
+
+PLACEHOLDER_SHA256 = "0" * 64
+
+
+def placeholder_digest_warning():
+    """One line saying the open-data digests are all-zero placeholders, or None.
+
+    The download jobs refuse a placeholder (``lartpc_seg download``); this says so before the
+    plan, since a dry run would otherwise list the jobs without a word.
+    """
+    osf = config["dataset"]["osf"]
+    if not osf["verify"]:
+        return None
+    n = sum(f["sha256"].lower() == PLACEHOLDER_SHA256 for f in osf["files"])
+    if n == 0:
+        return None
+    return (
+        f"WARNING: {n} of {len(osf['files'])} sha256 digests in dataset.osf.files are all-zero "
+        "placeholders; their downloads will be refused until you copy in the real digests "
+        "(docs/open-data.md) or set dataset.osf.verify: false."
+    )
+
+
+def download_check(split, shard):
+    """The download command's digest option: ``--sha256 HEX``, or ``--no-verify`` when the
+    config opts out (dataset.osf.verify: false; the event files' meta records it)."""
+    if not config["dataset"]["osf"]["verify"]:
+        return "--no-verify"
+    return f"--sha256 {osf_file(split, shard)['sha256']}"
+
+
+def dataset_outputs():
+    return [
+        *[f"results/validation/{s}.txt" for s in SPLITS],
+        "results/tables/dataset.html",
+        *[f"results/plots/events/event_{k}.png" for k in range(config["dataset"]["displays"])],
+    ]
+
+
+# --- training --------------------------------------------------------------------------------
+
+
 def variants():
     return list(config["train"]["variants"])
 
 
 def quoted_json(obj):
     """A JSON object as one shell word."""
-    return "'" + json.dumps(obj).replace("'", "'\\''") + "'"
+    return shlex.quote(json.dumps(obj))
+
+
+def train_threads(variant):
+    """CPU threads of one training job: the variant's own count (or train.threads) per worker."""
+    tr = config["train"]
+    return tr["variants"][variant].get("threads", tr["threads"]) * tr["workers"]
+
+
+def train_gpus():
+    """One GPU per data-parallel worker when the config asks for GPUs."""
+    tr = config["train"]
+    return tr["workers"] if tr["gpu"] else 0
+
+
+def train_launcher():
+    """``python -m lartpc_seg``, under torchrun when train.workers > 1 (data parallel)."""
+    workers = config["train"]["workers"]
+    if workers > 1:
+        return f"python -m torch.distributed.run --standalone --nproc-per-node {workers} -m lartpc_seg"
+    return "python -m lartpc_seg"
+
+
+def training_outputs():
+    return [f"results/train/{v}/model.pt" for v in variants()]
+
+
+# --- inference -------------------------------------------------------------------------------
+
+
+def predictions(variant):
+    return [f"results/predictions/{variant}/{i}.root" for i in range(n_shards("test"))]
+
+
+# --- analysis --------------------------------------------------------------------------------
+
+def accuracy_columns():
+    """The study's accuracy columns (column → (variant, true labels)) of the trained variants."""
+    return {c: vl for c, vl in STUDY_COLUMNS.items() if vl[0] in config["train"]["variants"]}
+
+
+def accuracy_variants():
+    """Variants the accuracy table scores, in a fixed order (a set's order changes per process,
+    and a changed order of the params would rerun the rule every time)."""
+    return list(dict.fromkeys(v for v, _ in accuracy_columns().values()))
+
+
+def accuracy_predictions():
+    """Prediction files of every scored variant (the input of the accuracy rules)."""
+    return [p for v in accuracy_variants() for p in predictions(v)]
+
+
+def accuracy_arguments():
+    """The ``--column`` and ``--predictions`` options of the accuracy commands."""
+    columns = [f"--column {c}={v}:{lab}" for c, (v, lab) in accuracy_columns().items()]
+    files = [f"--predictions {v}={','.join(predictions(v))}" for v in accuracy_variants()]
+    return " ".join(columns + files)
+
+
+#: Figures of the Michel command, each with its caption in workflow/report/<name>.rst.
+MICHEL_FIGURES = {
+    "michel_npix": "candidate vs true cluster voxels",
+    "michel_energy_spectra": "energy spectra",
+    "michel_energy_2d": "reconstructed vs true energy",
+    "michel_resolution": "energy resolution",
+    "michel_purity_efficiency": "purity and efficiency vs energy",
+}
+
+
+def michel_figure_outputs():
+    """Named outputs of the Michel rule: one report entry per figure, each with its caption,
+    under the variant as subcategory and labelled by variant and figure."""
+    return {
+        name: report(
+            f"results/michel/{{variant}}/{name}.png",
+            caption=f"../report/{name}.rst",
+            category="Michel",
+            subcategory="{variant}",
+            labels={"variant": "{variant}", "figure": figure},
+        )
+        for name, figure in MICHEL_FIGURES.items()
+    }
+
+
+def michel_predictions(w):
+    return [] if w.variant == "truth" else predictions(w.variant)
+
+
+def analysis_outputs():
+    return [
+        "results/tables/accuracy.html",
+        *expand("results/tables/accuracy_by_energy_{cls}.html", cls=["delta", "michel"]),
+        "results/plots/training_curves.png",
+        "results/tables/michel.html",
+    ]
+
+
+def report_outputs():
+    """Files that exist only to put something into the HTML report."""
+    return expand("results/report/training/{variant}_log.csv", variant=variants())
+
+
+# --- benchmark -------------------------------------------------------------------------------
+
+
+def benchmark_outputs():
+    return ["results/benchmark/engine.json"] if config["benchmark"]["enabled"] else []

@@ -15,15 +15,15 @@ rule infer:
     threads: config["inference"]["threads"]
     resources:
         gpu=1 if config["inference"]["gpu"] else 0,
+    conda:
+        CONDA_ENV
+    container:
+        CONTAINER
     log:
         "logs/infer/{variant}/{shard}.log",
     benchmark:
         "benchmarks/infer/{variant}/{shard}.tsv"
     shell:
-        "{PY} lartpc_seg infer --model {input.model} --events {input.events}"
+        "python -m lartpc_seg infer --model {input.model} --events {input.events}"
         " --batch-size {params.batch} --symmetries {params.symmetries} --threads {threads}"
         " --out {output} > {log} 2>&1"
-
-
-def predictions(variant):
-    return [f"results/predictions/{variant}/{i}.root" for i in range(n_shards("test"))]

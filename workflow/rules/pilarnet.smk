@@ -5,8 +5,6 @@ import sys
 from pathlib import Path
 
 PILARNET = config["dataset"]["pilarnet"]
-#: The sha256 a config holds until the user pastes the file's real digest.
-PLACEHOLDER_SHA256 = "0" * 64
 
 
 def pilarnet_refusal():
@@ -69,10 +67,14 @@ rule pilarnet_verify:
         index=r"\d+",
     params:
         sha256=lambda w: PILARNET["files"][int(w.index)]["sha256"],
+    conda:
+        CONDA_ENV
+    container:
+        CONTAINER
     log:
         "logs/pilarnet/verify_{index}.log",
     shell:
-        "{PY} lartpc_seg import-pilarnet {input:q} --sha256 {params.sha256} --verify-only"
+        "python -m lartpc_seg import-pilarnet {input:q} --sha256 {params.sha256} --verify-only"
         " --out {output} > {log} 2>&1"
 
 
@@ -89,8 +91,12 @@ rule import_pilarnet:
         first=lambda w: pilarnet_shard(w)[1],
         events=lambda w: pilarnet_shard(w)[2],
         options=pilarnet_options(),
+    conda:
+        CONDA_ENV
+    container:
+        CONTAINER
     log:
         "logs/import/{split}/{shard}.log",
     shell:
-        "{PY} lartpc_seg import-pilarnet {input.h5:q} --first {params.first}"
+        "python -m lartpc_seg import-pilarnet {input.h5:q} --first {params.first}"
         " --events {params.events} {params.options} --out {output} > {log} 2>&1"

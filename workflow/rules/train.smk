@@ -3,18 +3,6 @@
 # multi-node training is launched by hand (docs/distributed.md).
 
 
-def train_threads(variant):
-    """CPU threads of one training job: the variant's own count (or train.threads) per worker."""
-    tr = config["train"]
-    return tr["variants"][variant].get("threads", tr["threads"]) * tr["workers"]
-
-
-def train_gpus():
-    """One GPU per data-parallel worker when the config asks for GPUs."""
-    tr = config["train"]
-    return tr["workers"] if tr["gpu"] else 0
-
-
 rule train:
     input:
         train=shard_files("train"),
@@ -33,17 +21,16 @@ rule train:
         seed=config["seed"],
         # per worker, from the job's threads (Snakemake lowers them to --cores if fewer)
         worker_threads=lambda w, threads: max(1, threads // config["train"]["workers"]),
-        launcher=lambda w: (
-            f"{PY} torch.distributed.run --standalone"
-            f" --nproc-per-node {config['train']['workers']} -m lartpc_seg"
-            if config["train"]["workers"] > 1
-            else f"{PY} lartpc_seg"
-        ),
+        launcher=train_launcher(),
     # Training is the long pole of the DAG: start it before independent jobs (benchmark).
     priority: 10
     threads: lambda w: train_threads(w.variant)
     resources:
         gpu=train_gpus(),
+    conda:
+        CONDA_ENV
+    container:
+        CONTAINER
     log:
         "logs/train/{variant}.log",
     benchmark:
@@ -53,7 +40,3 @@ rule train:
         " --labels {params.labels} {params.weights} --model {params.model}"
         " --options {params.train} --seed {params.seed} --threads {params.worker_threads}"
         " --workdir results/train/{wildcards.variant} > {log} 2>&1"
-
-
-def training_outputs():
-    return [f"results/train/{v}/model.pt" for v in variants()]

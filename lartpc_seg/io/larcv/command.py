@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from lartpc_seg.io.larcv.importer import ImportOptions, import_larcv
@@ -32,6 +33,30 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         default="auto",
         help="unit of the particles' energy_init (auto: checked against the momenta)",
     )
+    parser.add_argument(
+        "--provenance",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="FILE.json",
+        help="a download's record (download --record), copied into meta as download_* fields; "
+        "once per input",
+    )
+
+
+def provenance_fields(records: list[Path]) -> dict[str, str]:
+    """The ``download_*`` meta fields of download records, values of several inputs joined by ','.
+
+    Parameters
+    ----------
+    records : list of Path
+        JSON files written by ``download --record``.
+    """
+    fields: dict[str, list[str]] = {}
+    for path in records:
+        for key, value in json.loads(path.read_text()).items():
+            fields.setdefault(f"download_{key}", []).append(str(value))
+    return {key: ",".join(values) for key, values in fields.items()}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -47,6 +72,6 @@ def run(args: argparse.Namespace) -> int:
         ),
         energy_unit=args.energy_unit,
     )
-    n = import_larcv(args.inputs, args.out, options)
+    n = import_larcv(args.inputs, args.out, options, provenance_fields(args.provenance))
     print(f"{args.out}: {n} events from {len(args.inputs)} LArCV2 file(s)")
     return 0

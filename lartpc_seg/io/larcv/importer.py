@@ -234,6 +234,9 @@ def iterate_larcv(
     path : str or Path
         A LArCV2 ROOT file with the energy, label and particle trees (cluster tree optional).
     options : ImportOptions
+    provenance : dict of str to str, optional
+        Further fields of the ``meta`` tree (how the inputs were obtained, e.g. the download's
+        URL, digest and whether it was verified).
     first_number : int
         Event number of the file's first entry.
     """
@@ -290,7 +293,10 @@ def _first_meta(path: Path, options: ImportOptions) -> VoxelMeta:
 
 
 def import_larcv(
-    inputs: Sequence[str | Path], out: str | Path, options: ImportOptions = ImportOptions()
+    inputs: Sequence[str | Path],
+    out: str | Path,
+    options: ImportOptions = ImportOptions(),
+    provenance: dict[str, str] | None = None,
 ) -> int:
     """Convert LArCV2 files to one event file, atomically.
 
@@ -349,5 +355,6 @@ def import_larcv(
         voxel_mm=float(size[0] * 10.0),
         source="LArCV2 import of " + ", ".join(p.name for p in inputs),
         config=config,
+        extra=dict(provenance or {}),
     )
     return write_events(out, events(), meta)
