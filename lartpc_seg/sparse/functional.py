@@ -276,19 +276,23 @@ class CompiledConvFunction(torch.autograd.Function):
         weight = weight.contiguous()
         ctx.nmap = nmap
         ctx.save_for_backward(x, weight)
-        return compiled.load().gather_conv(x, nmap.table, weight)
+        return compiled.load().gather_conv(x, *nmap.pairs(), weight, nmap.n_out)
 
     @staticmethod
     def backward(ctx, grad_out):
         x, weight = ctx.saved_tensors
         nmap: NeighbourMap = ctx.nmap
         ext = compiled.load()
-        grad_out = grad_out.contiguous()
+        if grad_out.stride(1) != 1 or grad_out.stride(0) < grad_out.shape[1]:
+            # contiguous rows at any row stride (a column slice of a concatenation) are read
+            # in place; an expanded gradient is copied
+            grad_out = grad_out.contiguous()
         grad_x = grad_w = None
         if ctx.needs_input_grad[0]:
-            grad_x = ext.gather_conv(grad_out, nmap.table_t, weight.transpose(1, 2).contiguous())
+            weight_t = weight.transpose(1, 2).contiguous()
+            grad_x = ext.gather_conv(grad_out, *nmap.pairs_t(), weight_t, nmap.n_in)
         if ctx.needs_input_grad[1]:
-            grad_w = ext.weight_grad(x, grad_out, *nmap.pairs())
+            grad_w = ext.weight_grad(x, grad_out, *nmap.pairs(), nmap.kernel_volume)
         return grad_x, grad_w, None
 
 

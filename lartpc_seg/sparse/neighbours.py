@@ -5,10 +5,12 @@ that output row ``i`` reads through kernel offset ``k`` (offsets in the order of
 :mod:`lartpc_seg.sparse.kernel_map`), or -1. The convolution's forward gathers along ``table``,
 its input gradient along the transposed table (``table_t[j, k] = i`` where ``table[i, k] = j``;
 in every map here an input row feeds at most one output row per offset), and its weight
-gradient runs over the pairs grouped by offset (:meth:`NeighbourMap.pairs`).
+gradient runs over the same pairs; the kernels read the pairs of a table listed by block of
+output rows and offset (:meth:`NeighbourMap.pairs`, built once per map).
 
 - 3×3×3 submanifold: the centre offset is in the table (row ``i`` reads ``i``); the map is its
-  own transpose with the offsets mirrored, ``table_t = table.flip(1)``.
+  own transpose with the offsets mirrored, ``table_t = table.flip(1)``, which the kernels read
+  from ``table`` without building it.
 - k=2 s=2 down: ``(n_coarse, 8)``, each fine row read once; its transpose ``(n_fine, 8)`` has
   one entry per row. The transposed (up) convolution swaps the two tables.
 """
@@ -30,14 +32,15 @@ class NeighbourMap:
     Attributes
     ----------
     table : (n_out, K) int32
-    table_t : (n_in, K) int32
-        The transposed table.
+    transpose : (n_in, K) int32 or None
+        The transposed table; None for a map that is its own transpose with the offsets
+        mirrored (the submanifold map, whose kernels then read ``table`` backwards).
     cache : dict
-        The pairs grouped by offset, built on the first :meth:`pairs`.
+        The pair lists of both tables, built on first use (:meth:`pairs`, :meth:`pairs_t`).
     """
 
     table: torch.Tensor
-    table_t: torch.Tensor
+    transpose: torch.Tensor | None = None
     cache: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -48,35 +51,57 @@ class NeighbourMap:
     @property
     def n_in(self) -> int:
         """Input rows."""
-        return self.table_t.shape[0]
+        return (self.table if self.transpose is None else self.transpose).shape[0]
 
     @property
     def kernel_volume(self) -> int:
         """Number of kernel offsets ``K``."""
         return self.table.shape[1]
 
+    @property
+    def table_t(self) -> torch.Tensor:
+        """The transposed table ``(n_in, K)``: ``table_t[j, k] = i`` where ``table[i, k] = j``."""
+        return self.table.flip(1) if self.transpose is None else self.transpose
+
     def num_pairs(self) -> int:
         """Input→output pairs, the centre offset of a submanifold map included."""
         return int((self.table >= 0).sum())
 
     def pairs(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """The pairs grouped by offset (cached).
+        """The table's pairs by block of output rows, offset and row (cached; the layout of
+        ``block_pairs`` in ``csrc/engine.cpp``).
 
         Returns
         -------
-        starts : (K + 1,) int64
-            Offset ``k`` owns the pairs ``starts[k]:starts[k + 1]``.
+        starts : (blocks · K + 1,) int64
         pairs : (P, 2) int32
-            ``(input row, output row)``; within an offset by increasing output row.
+            ``(input row, output row)``.
         """
         got = self.cache.get("pairs")
         if got is None:
-            got = self.cache["pairs"] = tuple(compiled.load().pair_lists(self.table))
+            got = self.cache["pairs"] = tuple(compiled.load().block_pairs(self.table))
+        return got
+
+    def pairs_t(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """:meth:`pairs` of the transposed table (the input gradient's)."""
+        got = self.cache.get("pairs_t")
+        if got is None:
+            ext = compiled.load()
+            if self.transpose is None:
+                got = tuple(ext.block_pairs(self.table, mirror=True))
+            else:
+                got = tuple(ext.block_pairs(self.transpose))
+            self.cache["pairs_t"] = got
         return got
 
     def transposed(self) -> NeighbourMap:
         """The map with inputs and outputs swapped (the transposed convolution's)."""
-        return NeighbourMap(self.table_t, self.table)
+        swapped = {
+            new: self.cache[old]
+            for new, old in (("pairs", "pairs_t"), ("pairs_t", "pairs"))
+            if old in self.cache
+        }
+        return NeighbourMap(self.table_t.contiguous(), self.table, swapped)
 
 
 def submanifold_neighbours(coords: torch.Tensor) -> NeighbourMap:
@@ -105,7 +130,7 @@ def submanifold_neighbours(coords: torch.Tensor) -> NeighbourMap:
         rows = torch.where(found, order[by_key.clamp(min=0).long()], -1).to(torch.int32)
         table = torch.empty_like(rows)
         table[order] = rows
-    return NeighbourMap(table, table.flip(1).contiguous())
+    return NeighbourMap(table)
 
 
 def down_neighbours(coords: torch.Tensor) -> tuple[torch.Tensor, NeighbourMap]:

@@ -12,7 +12,14 @@ import torch.nn.functional as F
 
 from lartpc_seg.models import UResNetConfig, build_uresnet, copy_weights
 from lartpc_seg.sparse import SparseTensor, compiled
-from lartpc_seg.sparse.kernel_map import KernelMap, down_map, pack_keys, submanifold_map
+from lartpc_seg.sparse.kernel_map import (
+    MAX_BATCH,
+    MAX_COORD,
+    KernelMap,
+    down_map,
+    pack_keys,
+    submanifold_map,
+)
 from lartpc_seg.sparse.layers import DownConv3d, SubmanifoldConv3d, UpConv3d
 from lartpc_seg.sparse.neighbours import NeighbourMap, down_neighbours, submanifold_neighbours
 from lartpc_seg.sparse.synthetic import random_coords
@@ -168,6 +175,17 @@ def test_submanifold_table_equals_brute_force(compiled_kernels, presorted):
     assert torch.equal(nmap.table, _brute_force_table(coords))
     assert torch.equal(nmap.table_t, _brute_force_table(coords).flip(1))
     assert nmap.num_pairs() == submanifold_map(coords).num_pairs()
+
+
+def test_submanifold_table_at_the_key_limits_equals_brute_force(compiled_kernels):
+    """Neighbours at both ends of every key field, in the largest batch index: the merge runs
+    past the last key and meets its sentinels."""
+    top = MAX_COORD
+    xyz = [(0, 0, 0), (0, 0, 1), (1, 1, 1), (top, top, top), (top, top, top - 1),
+           (top - 1, top - 1, top), (top, top - 1, top - 2), (5, 5, 5), (6, 4, 4)]  # fmt: skip
+    coords = torch.tensor([(b, *p) for b in (0, MAX_BATCH) for p in xyz], dtype=torch.int64)
+    coords = coords[torch.argsort(pack_keys(coords))]
+    assert torch.equal(submanifold_neighbours(coords).table, _brute_force_table(coords))
 
 
 def test_down_table_and_its_transpose_list_each_fine_row_once(compiled_kernels):

@@ -2,16 +2,19 @@
 // loads this file; lartpc_seg/sparse/neighbours.py documents the maps it works on).
 //
 // A convolution is described by a neighbour table: `table` (n_out, K) int32, where
-// table[i][k] is the input row that output row i reads through kernel offset k, or -1. Every
-// product is output-stationary over such a table: an output row is owned by one thread, which
-// sums its neighbours' rows times the offset's (C_in, C_out) weight in registers and writes the
-// row once. Nothing of the size of the pairs is ever materialised, and every output element is
-// summed in one fixed order, whatever the number of threads.
+// table[i][k] is the input row that output row i reads through kernel offset k, or -1. Once per
+// map, block_pairs() lists its pairs by block of kRowBlock output rows, then offset, then row.
+// Every product is output-stationary over that list: a block of output rows is owned by one
+// thread, which sums the rows' neighbours times the offset's (C_in, C_out) weight in register
+// tiles and writes each row's columns once per offset. Nothing of the size of the pairs times
+// the channels is ever materialised, and every output element is summed in one fixed order,
+// whatever the number of threads.
 //
-// - forward:         out    = gather_conv(x, table, W)         W (K, C_in, C_out)
-// - input gradient:  grad_x = gather_conv(grad_out, table_t, W^T)  table_t: the transposed map
+// - forward:         out    = gather_conv(x, pairs of table, W)       W (K, C_in, C_out)
+// - input gradient:  grad_x = gather_conv(grad_out, pairs of table_t, W^T), table_t the
+//                    transposed map (table_t[j, k] = i where table[i, k] = j)
 // - weight gradient: grad_W[k] = sum over the pairs (j, i) of offset k of x[j]^T grad_out[i],
-//                    in fixed blocks of pairs whose partial sums are added in block order.
+//                    in fixed groups of blocks whose partial sums are added in group order.
 //
 // Vectorised over channels with GCC vector extensions (32-byte vectors: AVX2/AVX-512 code
 // under -march=native, SSE pairs elsewhere), OpenMP over rows / blocks.
@@ -22,6 +25,7 @@
 #include <torch/csrc/utils/pybind.h>
 
 #include <algorithm>
+#include <climits>
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -31,12 +35,14 @@ namespace {
 constexpr int kVecBytes = 32;
 // most output vectors of one register tile (a 32-column block of float)
 constexpr int kMaxVecs = 4;
-// pairs per block of the weight gradient: the rows of one block stay in L1/L2 while every
-// register tile of the offset's weight sweeps them
+// output rows per block of the pair lists: a block's rows stay in L1/L2 while it is summed
+constexpr int64_t kRowBlock = 128;
+// pairs per sweep of the weight gradient's register tiles: their rows stay in L1/L2 while every
+// tile of the offset's weight sweeps them
 constexpr int64_t kPairBlock = 256;
-// pairs per partial sum of the weight gradient (fixed, so the sum order never depends on
+// row blocks per partial sum of the weight gradient (fixed, so the sum order never depends on
 // the thread count)
-constexpr int64_t kPartPairs = 4096;
+constexpr int64_t kGroupBlocks = 16;
 
 template <typename T>
 struct Vec {
@@ -61,12 +67,10 @@ int threads() { return at::get_num_threads(); }
 // --------------------------------------------------------------------------------------------
 // gather_conv: out[i] = sum_k x[table[i, k]] @ W[k]
 //
-// Rows are taken in blocks of kRowBlock; within a block, offset by offset, the rows that have a
-// neighbour at that offset are collected (branch-free) and handled R at a time by a register
-// tile of R rows x NV vectors of output columns: each weight vector loaded is used by R rows.
-// An output row is summed offset by offset, input channel by input channel, in that order
-// whatever R, the block or the thread.
-constexpr int64_t kRowBlock = 128;
+// Within a block of rows, offset by offset, the rows that have a neighbour at that offset are
+// handled R at a time by a register tile of R rows x NV vectors of output columns: each weight
+// vector loaded is used by R rows. An output row is summed offset by offset, input channel by
+// input channel, in that order whatever R, the block or the thread.
 
 template <typename T, int NV, int R>
 inline void conv_tile(const T* const* xr, T* const* orow, int64_t cin, const T* wk,
@@ -103,61 +107,55 @@ inline void conv_tail(int m, const T* const* xr, T* const* orow, int64_t cin, co
   }
 }
 
+// one block's pairs, offset by offset, into the columns [c0, c0 + NV * width)
 template <typename T, int NV>
-void conv_columns(const T* x, int64_t cin, const int32_t* table, int64_t K, const T* w,
-                  int64_t cout, T* out, int64_t c0, int64_t begin, int64_t end) {
+void conv_columns(const T* x, int64_t ldx, int64_t cin, const int64_t* starts,
+                  const int32_t* pairs, int64_t K, const T* w, int64_t cout, T* out, int64_t c0,
+                  int64_t b) {
   constexpr int R = tile_rows<NV>();
-  constexpr int W = Vec<T>::width;
   const T* xs[kRowBlock];
   T* os[kRowBlock];
-  for (int64_t b0 = begin; b0 < end; b0 += kRowBlock) {
-    const int64_t b1 = std::min(end, b0 + kRowBlock);
-    for (int64_t i = b0; i < b1; ++i)
-      for (int v = 0; v < NV; ++v) store<T>(out + i * cout + c0 + v * W, typename Vec<T>::type{});
-    for (int64_t k = 0; k < K; ++k) {
-      int m = 0;
-      for (int64_t i = b0; i < b1; ++i) {
-        const int32_t j = table[i * K + k];
-        xs[m] = x + static_cast<int64_t>(j < 0 ? 0 : j) * cin;
-        os[m] = out + i * cout + c0;
-        m += j >= 0;
-      }
-      const T* wk = w + k * cin * cout + c0;
-      int t = 0;
-      for (; t + R <= m; t += R) conv_tile<T, NV, R>(xs + t, os + t, cin, wk, cout);
-      if (t < m) conv_tail<T, NV, R>(m - t, xs + t, os + t, cin, wk, cout);
+  for (int64_t k = 0; k < K; ++k) {
+    const int64_t p0 = starts[b * K + k], m = starts[b * K + k + 1] - p0;
+    const int32_t* pk = pairs + 2 * p0;
+    for (int64_t p = 0; p < m; ++p) {
+      xs[p] = x + static_cast<int64_t>(pk[2 * p]) * ldx;
+      os[p] = out + static_cast<int64_t>(pk[2 * p + 1]) * cout + c0;
     }
+    const T* wk = w + k * cin * cout + c0;
+    int64_t t = 0;
+    for (; t + R <= m; t += R) conv_tile<T, NV, R>(xs + t, os + t, cin, wk, cout);
+    if (t < m) conv_tail<T, NV, R>(static_cast<int>(m - t), xs + t, os + t, cin, wk, cout);
   }
 }
 
 // the columns [c0, cout) past the last full vector, one at a time
 template <typename T>
-void conv_rows_tail(const T* x, int64_t cin, const int32_t* table, int64_t K, const T* w,
-                    int64_t cout, T* out, int64_t c0, int64_t begin, int64_t end) {
-  for (int64_t i = begin; i < end; ++i) {
-    const int32_t* row = table + i * K;
-    for (int64_t c = c0; c < cout; ++c) {
-      T acc = 0;
-      for (int64_t k = 0; k < K; ++k) {
-        const int32_t j = row[k];
-        if (j < 0) continue;
-        const T* xr = x + static_cast<int64_t>(j) * cin;
+void conv_columns_tail(const T* x, int64_t ldx, int64_t cin, const int64_t* starts,
+                       const int32_t* pairs, int64_t K, const T* w, int64_t cout, T* out,
+                       int64_t c0, int64_t b) {
+  for (int64_t k = 0; k < K; ++k)
+    for (int64_t p = starts[b * K + k]; p < starts[b * K + k + 1]; ++p) {
+      const T* xr = x + static_cast<int64_t>(pairs[2 * p]) * ldx;
+      T* o = out + static_cast<int64_t>(pairs[2 * p + 1]) * cout;
+      for (int64_t c = c0; c < cout; ++c) {
         const T* wk = w + k * cin * cout + c;
+        T acc = 0;
         for (int64_t ci = 0; ci < cin; ++ci) acc += xr[ci] * wk[ci * cout];
+        o[c] += acc;
       }
-      out[i * cout + c] = acc;
     }
-  }
 }
 
 template <typename T>
-void conv_dispatch(int nv, const T* x, int64_t cin, const int32_t* table, int64_t K,
-                   const T* w, int64_t cout, T* out, int64_t c0, int64_t begin, int64_t end) {
+void conv_dispatch(int nv, const T* x, int64_t ldx, int64_t cin, const int64_t* starts,
+                   const int32_t* pairs, int64_t K, const T* w, int64_t cout, T* out, int64_t c0,
+                   int64_t b) {
   switch (nv) {
-    case 1: return conv_columns<T, 1>(x, cin, table, K, w, cout, out, c0, begin, end);
-    case 2: return conv_columns<T, 2>(x, cin, table, K, w, cout, out, c0, begin, end);
-    case 3: return conv_columns<T, 3>(x, cin, table, K, w, cout, out, c0, begin, end);
-    case 4: return conv_columns<T, 4>(x, cin, table, K, w, cout, out, c0, begin, end);
+    case 1: return conv_columns<T, 1>(x, ldx, cin, starts, pairs, K, w, cout, out, c0, b);
+    case 2: return conv_columns<T, 2>(x, ldx, cin, starts, pairs, K, w, cout, out, c0, b);
+    case 3: return conv_columns<T, 3>(x, ldx, cin, starts, pairs, K, w, cout, out, c0, b);
+    case 4: return conv_columns<T, 4>(x, ldx, cin, starts, pairs, K, w, cout, out, c0, b);
     default: TORCH_CHECK(false, "conv_dispatch: unsupported vector count ", nv);
   }
 }
@@ -179,20 +177,27 @@ std::vector<std::pair<int64_t, int>> column_blocks(int64_t cout, int width) {
 }
 
 template <typename T>
-void gather_conv_impl(const at::Tensor& x, const at::Tensor& table, const at::Tensor& w,
-                      at::Tensor& out) {
-  const int64_t n = table.size(0), K = table.size(1), cin = x.size(1), cout = w.size(2);
+void gather_conv_impl(const at::Tensor& x, const at::Tensor& starts, const at::Tensor& pairs,
+                      const at::Tensor& w, at::Tensor& out) {
+  const int64_t n = out.size(0), K = w.size(0), cin = x.size(1), cout = w.size(2);
+  const int64_t ldx = x.stride(0);
   const T* xp = x.data_ptr<T>();
-  const int32_t* tp = table.data_ptr<int32_t>();
+  const int64_t* sp = starts.data_ptr<int64_t>();
+  const int32_t* pp = pairs.data_ptr<int32_t>();
   const T* wp = w.data_ptr<T>();
   T* op = out.data_ptr<T>();
   constexpr int width = Vec<T>::width;
   const auto blocks = column_blocks(cout, width);
   const int64_t tail = (cout / width) * width;
-  at::parallel_for(0, n, kRowBlock, [&](int64_t begin, int64_t end) {
-    for (const auto& [c0, nv] : blocks)
-      conv_dispatch<T>(nv, xp, cin, tp, K, wp, cout, op, c0, begin, end);
-    if (tail < cout) conv_rows_tail<T>(xp, cin, tp, K, wp, cout, op, tail, begin, end);
+  const int64_t nb = (n + kRowBlock - 1) / kRowBlock;
+  at::parallel_for(0, nb, 1, [&](int64_t bb, int64_t be) {
+    for (int64_t b = bb; b < be; ++b) {
+      const int64_t r0 = b * kRowBlock, r1 = std::min(n, r0 + kRowBlock);
+      std::fill(op + r0 * cout, op + r1 * cout, T(0));
+      for (const auto& [c0, nv] : blocks)
+        conv_dispatch<T>(nv, xp, ldx, cin, sp, pp, K, wp, cout, op, c0, b);
+      if (tail < cout) conv_columns_tail<T>(xp, ldx, cin, sp, pp, K, wp, cout, op, tail, b);
+    }
   });
 }
 
@@ -201,51 +206,82 @@ void check_table(const at::Tensor& table, const char* what) {
               ": table must be a contiguous (n, K) int32 tensor");
 }
 
-at::Tensor gather_conv(const at::Tensor& x, const at::Tensor& table, const at::Tensor& w) {
-  check_table(table, "gather_conv");
-  TORCH_CHECK(x.dim() == 2 && x.is_contiguous(), "gather_conv: x must be contiguous (n, C)");
-  TORCH_CHECK(w.dim() == 3 && w.is_contiguous() && w.size(0) == table.size(1) &&
-                  w.size(1) == x.size(1) && w.scalar_type() == x.scalar_type(),
+void check_pairs(const at::Tensor& starts, const at::Tensor& pairs, int64_t K, int64_t n_out,
+                 const char* what) {
+  const int64_t nb = (n_out + kRowBlock - 1) / kRowBlock;
+  TORCH_CHECK(starts.dim() == 1 && starts.scalar_type() == at::kLong && starts.is_contiguous() &&
+                  starts.size(0) == nb * K + 1,
+              what, ": starts must be (blocks * K + 1,) int64 from block_pairs");
+  TORCH_CHECK(pairs.dim() == 2 && pairs.size(1) == 2 && pairs.scalar_type() == at::kInt &&
+                  pairs.is_contiguous(),
+              what, ": pairs must be contiguous (P, 2) int32 from block_pairs");
+}
+
+at::Tensor gather_conv(const at::Tensor& x, const at::Tensor& starts, const at::Tensor& pairs,
+                       const at::Tensor& w, int64_t n_out) {
+  TORCH_CHECK(x.dim() == 2, "gather_conv: x must be an (n, C) matrix");
+  TORCH_CHECK(x.numel() == 0 || (x.stride(1) == 1 && x.stride(0) >= x.size(1)),
+              "gather_conv: the rows of x must be contiguous");
+  TORCH_CHECK(w.dim() == 3 && w.is_contiguous() && w.size(1) == x.size(1) &&
+                  w.scalar_type() == x.scalar_type(),
               "gather_conv: weight must be contiguous (K, C_in, C_out) of x's dtype");
-  at::Tensor out = at::empty({table.size(0), w.size(2)}, x.options());
+  check_pairs(starts, pairs, w.size(0), n_out, "gather_conv");
+  at::Tensor out = at::empty({n_out, w.size(2)}, x.options());
   if (out.numel() == 0) return out;
   if (x.size(1) == 0) return out.zero_();
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "gather_conv",
-                             [&] { gather_conv_impl<scalar_t>(x, table, w, out); });
+                             [&] { gather_conv_impl<scalar_t>(x, starts, pairs, w, out); });
   return out;
 }
 
 // --------------------------------------------------------------------------------------------
-// Pair lists by offset: for each offset k the rows i with table[i, k] >= 0, increasing, and
-// their input rows. `starts` (K + 1,) int64; `pairs` (P, 2) int32 of (input row, output row).
-std::vector<at::Tensor> pair_lists(const at::Tensor& table) {
-  check_table(table, "pair_lists");
+// The table's pairs by block of kRowBlock output rows, then offset, then output row:
+// `starts` (blocks * K + 1,) int64, block b's pairs at offset k are starts[b * K + k] up to
+// starts[b * K + k + 1]; `pairs` (P, 2) int32 of (input row, output row).
+// With `mirror`, the table's offsets are read in reverse (offset k is table[:, K - 1 - k]): the
+// transposed submanifold map, without materialising it.
+std::vector<at::Tensor> block_pairs(const at::Tensor& table, bool mirror) {
+  check_table(table, "block_pairs");
   const int64_t n = table.size(0), K = table.size(1);
+  const int64_t nb = (n + kRowBlock - 1) / kRowBlock;
   const int32_t* tp = table.data_ptr<int32_t>();
-  at::Tensor starts = at::zeros({K + 1}, table.options().dtype(at::kLong));
+  at::Tensor starts = at::zeros({nb * K + 1}, table.options().dtype(at::kLong));
   int64_t* sp = starts.data_ptr<int64_t>();
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t k = 0; k < K; ++k) sp[k + 1] += tp[i * K + k] >= 0;
-  for (int64_t k = 0; k < K; ++k) sp[k + 1] += sp[k];
-  at::Tensor pairs = at::empty({sp[K], 2}, table.options());
+  at::parallel_for(0, nb, 16, [&](int64_t bb, int64_t be) {
+    for (int64_t b = bb; b < be; ++b)
+      for (int64_t i = b * kRowBlock; i < std::min(n, (b + 1) * kRowBlock); ++i)
+        for (int64_t k = 0; k < K; ++k) sp[b * K + k + 1] += tp[i * K + (mirror ? K - 1 - k : k)] >= 0;
+  });
+  for (int64_t e = 0; e < nb * K; ++e) sp[e + 1] += sp[e];
+  // one spare row: the branch-free fill below writes each row's entry whether it is a pair or
+  // not, and only advances past the pairs; a non-pair lands on the next list's first slot
+  // (filled later, lists are written in order) or, after the last pair, on the spare row
+  at::Tensor pairs = at::empty({sp[nb * K] + 1, 2}, table.options());
   int32_t* pp = pairs.data_ptr<int32_t>();
-  std::vector<int64_t> next(sp, sp + K);
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t k = 0; k < K; ++k) {
-      const int32_t j = tp[i * K + k];
-      if (j >= 0) {
-        pp[2 * next[k]] = j;
-        pp[2 * next[k] + 1] = static_cast<int32_t>(i);
-        ++next[k];
+  at::parallel_for(0, nb, 16, [&](int64_t bb, int64_t be) {
+    for (int64_t b = bb; b < be; ++b) {
+      const int64_t r1 = std::min(n, (b + 1) * kRowBlock);
+      for (int64_t k = 0; k < K; ++k) {
+        int64_t pos = sp[b * K + k];
+        const int64_t column = mirror ? K - 1 - k : k;
+        for (int64_t i = b * kRowBlock; i < r1; ++i) {
+          const int32_t j = tp[i * K + column];
+          pp[2 * pos] = j;
+          pp[2 * pos + 1] = static_cast<int32_t>(i);
+          pos += j >= 0;
+        }
       }
     }
+  });
+  pairs = pairs.narrow(0, 0, sp[nb * K]);
   return {starts, pairs};
 }
 
 // --------------------------------------------------------------------------------------------
-// Weight gradient. The pairs of each offset are cut into parts of kPartPairs; a part's
-// (C_in, C_out) partial sum is one task. Inside a task, blocks of kPairBlock pairs are swept by
-// register tiles of CB input channels x NV output vectors.
+// Weight gradient. Offset k's pairs in a group of kGroupBlocks row blocks make one task with
+// its own (C_in, C_out) partial sum; the partial sums of an offset are added in group order.
+// Inside a task, sweeps of kPairBlock pairs are taken by register tiles of CB input channels x
+// NV output vectors.
 template <typename T, int CB, int NV>
 void wgrad_tile(const T* const* xs, const T* const* gs, int64_t m, int64_t ci0, int64_t c0,
                 int64_t cout, T* dw) {
@@ -303,18 +339,11 @@ void wgrad_scalar(const T* const* xs, const T* const* gs, int64_t m, int64_t cin
     }
 }
 
-// one block of pairs [p0, p1) into dw (C_in, C_out)
+// one sweep of m <= kPairBlock pairs (row pointers) into dw (C_in, C_out)
 template <typename T>
-void wgrad_block(const T* x, int64_t cin, const T* g, int64_t cout, const int32_t* pairs,
-                 int64_t p0, int64_t p1, T* dw) {
+void wgrad_sweep(const T* const* xs, const T* const* gs, int64_t m, int64_t cin, int64_t cout,
+                 T* dw) {
   constexpr int width = Vec<T>::width;
-  const T* xs[kPairBlock];
-  const T* gs[kPairBlock];
-  const int64_t m = p1 - p0;
-  for (int64_t p = 0; p < m; ++p) {
-    xs[p] = x + static_cast<int64_t>(pairs[2 * (p0 + p)]) * cin;
-    gs[p] = g + static_cast<int64_t>(pairs[2 * (p0 + p) + 1]) * cout;
-  }
   const int64_t vecs = cout / width;
   int64_t c = 0;
   for (; c + 2 <= vecs; c += 2) wgrad_columns<T, 2>(xs, gs, m, cin, c * width, cout, dw);
@@ -325,53 +354,59 @@ void wgrad_block(const T* x, int64_t cin, const T* g, int64_t cout, const int32_
 template <typename T>
 void weight_grad_impl(const at::Tensor& x, const at::Tensor& g, const at::Tensor& starts,
                       const at::Tensor& pairs, at::Tensor& dw) {
-  const int64_t K = starts.size(0) - 1, cin = x.size(1), cout = g.size(1);
+  const int64_t K = dw.size(0), cin = x.size(1), cout = g.size(1);
+  const int64_t ldx = x.stride(0), ldg = g.stride(0);
+  const int64_t nb = (g.size(0) + kRowBlock - 1) / kRowBlock;
+  const int64_t groups = (nb + kGroupBlocks - 1) / kGroupBlocks;
   const int64_t* sp = starts.data_ptr<int64_t>();
   const int32_t* pp = pairs.data_ptr<int32_t>();
   const T* xp = x.data_ptr<T>();
   const T* gp = g.data_ptr<T>();
-  // tasks: (offset, part); part_first[k] is the first task of offset k
-  std::vector<int64_t> part_first(K + 1, 0);
-  for (int64_t k = 0; k < K; ++k) {
-    const int64_t count = sp[k + 1] - sp[k];
-    part_first[k + 1] = part_first[k] + (count + kPartPairs - 1) / kPartPairs;
-  }
-  const int64_t tasks = part_first[K];
-  at::Tensor partial = at::zeros({tasks, cin, cout}, x.options());
+  const int64_t size = cin * cout;
+  // task (k, group) sums offset k's pairs of kGroupBlocks row blocks into its own partial
+  at::Tensor partial = at::zeros({K * groups, cin, cout}, x.options());
   T* part = partial.data_ptr<T>();
-  std::vector<int64_t> task_offset(tasks);
-  for (int64_t k = 0; k < K; ++k)
-    for (int64_t t = part_first[k]; t < part_first[k + 1]; ++t) task_offset[t] = k;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads())
-  for (int64_t t = 0; t < tasks; ++t) {
-    const int64_t k = task_offset[t];
-    const int64_t p0 = sp[k] + (t - part_first[k]) * kPartPairs;
-    const int64_t p1 = std::min(sp[k + 1], p0 + kPartPairs);
-    T* dst = part + t * cin * cout;
-    for (int64_t b = p0; b < p1; b += kPairBlock)
-      wgrad_block<T>(xp, cin, gp, cout, pp, b, std::min(p1, b + kPairBlock), dst);
+  for (int64_t t = 0; t < K * groups; ++t) {
+    const int64_t k = t / groups, group = t % groups;
+    const T* xs[kPairBlock];
+    const T* gs[kPairBlock];
+    int64_t m = 0;
+    T* dst = part + t * size;
+    const int64_t b1 = std::min(nb, (group + 1) * kGroupBlocks);
+    for (int64_t b = group * kGroupBlocks; b < b1; ++b)
+      for (int64_t p = sp[b * K + k]; p < sp[b * K + k + 1]; ++p) {
+        xs[m] = xp + static_cast<int64_t>(pp[2 * p]) * ldx;
+        gs[m] = gp + static_cast<int64_t>(pp[2 * p + 1]) * ldg;
+        if (++m == kPairBlock) {
+          wgrad_sweep<T>(xs, gs, m, cin, cout, dst);
+          m = 0;
+        }
+      }
+    if (m) wgrad_sweep<T>(xs, gs, m, cin, cout, dst);
   }
   T* dwp = dw.data_ptr<T>();
-  const int64_t size = cin * cout;
   at::parallel_for(0, K, 1, [&](int64_t kb, int64_t ke) {
     for (int64_t k = kb; k < ke; ++k) {
-      T* dst = dwp + k * size;
-      std::fill(dst, dst + size, T(0));
-      for (int64_t t = part_first[k]; t < part_first[k + 1]; ++t) {
-        const T* src = part + t * size;
-        for (int64_t e = 0; e < size; ++e) dst[e] += src[e];
+      T* out = dwp + k * size;
+      std::fill(out, out + size, T(0));
+      for (int64_t group = 0; group < groups; ++group) {
+        const T* src = part + (k * groups + group) * size;
+        for (int64_t e = 0; e < size; ++e) out[e] += src[e];
       }
     }
   });
 }
 
 at::Tensor weight_grad(const at::Tensor& x, const at::Tensor& g, const at::Tensor& starts,
-                       const at::Tensor& pairs) {
-  TORCH_CHECK(x.is_contiguous() && g.is_contiguous() && x.scalar_type() == g.scalar_type(),
-              "weight_grad: x and grad must be contiguous, of one dtype");
-  TORCH_CHECK(pairs.scalar_type() == at::kInt && pairs.is_contiguous(),
-              "weight_grad: pairs must be contiguous int32");
-  at::Tensor dw = at::empty({starts.size(0) - 1, x.size(1), g.size(1)}, x.options());
+                       const at::Tensor& pairs, int64_t K) {
+  TORCH_CHECK(x.dim() == 2 && g.dim() == 2 && x.scalar_type() == g.scalar_type(),
+              "weight_grad: x and grad must be matrices of one dtype");
+  for (const at::Tensor* m : {&x, &g})
+    TORCH_CHECK(m->numel() == 0 || (m->stride(1) == 1 && m->stride(0) >= m->size(1)),
+                "weight_grad: the rows of x and grad must be contiguous");
+  check_pairs(starts, pairs, K, g.size(0), "weight_grad");
+  at::Tensor dw = at::empty({K, x.size(1), g.size(1)}, x.options());
   if (dw.numel() == 0) return dw;
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "weight_grad",
                              [&] { weight_grad_impl<scalar_t>(x, g, starts, pairs, dw); });
@@ -390,7 +425,10 @@ at::Tensor submanifold_table(const at::Tensor& keys) {
               "submanifold_table: keys must be contiguous (n,) int64");
   const int64_t n = keys.size(0);
   at::Tensor table = at::empty({n, 27}, keys.options().dtype(at::kInt));
-  const int64_t* kp = keys.data_ptr<int64_t>();
+  // the keys and three sentinels above every key, so the merge needs no bounds checks
+  std::vector<int64_t> padded(n + 3, INT64_MAX);
+  std::copy(keys.data_ptr<int64_t>(), keys.data_ptr<int64_t>() + n, padded.begin());
+  const int64_t* kp = padded.data();
   int32_t* tp = table.data_ptr<int32_t>();
   at::parallel_for(0, n, 2048, [&](int64_t begin, int64_t end) {
     for (int c = 0; c < 9; ++c) {
@@ -399,16 +437,13 @@ at::Tensor submanifold_table(const at::Tensor& keys) {
       int64_t p = std::lower_bound(kp, kp + n, kp[begin] + delta) - kp;
       for (int64_t i = begin; i < end; ++i) {
         const int64_t target = kp[i] + delta;
-        while (p < n && kp[p] < target) ++p;
+        while (kp[p] < target) ++p;
         int64_t q = p;
         int32_t* row = tp + i * 27 + c * 3;
         for (int dz = 0; dz < 3; ++dz) {
-          if (q < n && kp[q] == target + dz) {
-            row[dz] = static_cast<int32_t>(q);
-            ++q;
-          } else {
-            row[dz] = -1;
-          }
+          const bool hit = kp[q] == target + dz && q < n;
+          row[dz] = hit ? static_cast<int32_t>(q) : -1;
+          q += hit;
         }
       }
     }
@@ -416,30 +451,12 @@ at::Tensor submanifold_table(const at::Tensor& keys) {
   return table;
 }
 
-// The transposed map: table_t[j, k] = i where table[i, k] = j (each (j, k) is read by at most
-// one output row in the maps of this engine), else -1.
-at::Tensor transpose_table(const at::Tensor& table, int64_t n_in) {
-  check_table(table, "transpose_table");
-  const int64_t n = table.size(0), K = table.size(1);
-  at::Tensor out = at::full({n_in, K}, -1, table.options());
-  const int32_t* tp = table.data_ptr<int32_t>();
-  int32_t* op = out.data_ptr<int32_t>();
-  at::parallel_for(0, n, 4096, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i)
-      for (int64_t k = 0; k < K; ++k) {
-        const int32_t j = tp[i * K + k];
-        if (j >= 0) op[static_cast<int64_t>(j) * K + k] = static_cast<int32_t>(i);
-      }
-  });
-  return out;
-}
-
 }  // namespace
 
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("gather_conv", &gather_conv, "out[i] = sum_k x[table[i, k]] @ w[k]");
   m.def("weight_grad", &weight_grad, "grad_w[k] = sum over offset k's pairs of x^T grad");
-  m.def("pair_lists", &pair_lists, "the table's pairs grouped by offset");
+  m.def("block_pairs", &block_pairs, "the table's pairs by row block, offset and row",
+        py::arg("table"), py::arg("mirror") = false);
   m.def("submanifold_table", &submanifold_table, "3x3x3 neighbour table of sorted keys");
-  m.def("transpose_table", &transpose_table, "the transposed neighbour table");
 }
