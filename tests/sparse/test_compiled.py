@@ -188,6 +188,24 @@ def test_submanifold_table_at_the_key_limits_equals_brute_force(compiled_kernels
     assert torch.equal(submanifold_neighbours(coords).table, _brute_force_table(coords))
 
 
+@pytest.mark.parametrize("mirror", [False, True])
+def test_block_pairs_list_every_pair_by_block_offset_and_row(compiled_kernels, mirror):
+    """At 2 threads on a map of many row blocks (threads fill neighbouring blocks at once),
+    several times: the lists equal the table's entries ordered by (block, offset, row)."""
+    torch.set_num_threads(2)
+    coords = random_coords([6000, 3000], 40, torch.Generator().manual_seed(6))
+    table = submanifold_neighbours(coords[torch.argsort(pack_keys(coords))]).table
+    read = table.flip(1) if mirror else table
+    rows, k = (read >= 0).nonzero().unbind(1)
+    order = torch.argsort((rows // 128) * 27 * len(table) + k * len(table) + rows)
+    want = torch.stack([read[rows, k], rows.to(torch.int32)], 1)[order]
+    counts = torch.bincount((rows // 128) * 27 + k, minlength=27 * (-(-len(table) // 128)))
+    for _ in range(5):
+        starts, pairs = compiled_kernels.block_pairs(table, mirror=mirror)
+        assert torch.equal(pairs, want)
+        assert torch.equal(starts[1:] - starts[:-1], counts)
+
+
 def test_down_table_and_its_transpose_list_each_fine_row_once(compiled_kernels):
     g = torch.Generator().manual_seed(5)
     coords = random_coords([300, 40], GRID, g)

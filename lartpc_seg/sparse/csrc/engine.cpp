@@ -21,11 +21,9 @@
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
-#include <omp.h>
 #include <torch/csrc/utils/pybind.h>
 
 #include <algorithm>
-#include <climits>
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -253,12 +251,11 @@ std::vector<at::Tensor> block_pairs(const at::Tensor& table, bool mirror) {
         for (int64_t k = 0; k < K; ++k) sp[b * K + k + 1] += tp[i * K + (mirror ? K - 1 - k : k)] >= 0;
   });
   for (int64_t e = 0; e < nb * K; ++e) sp[e + 1] += sp[e];
-  // one spare row: the branch-free fill below writes each row's entry whether it is a pair or
-  // not, and only advances past the pairs; a non-pair lands on the next list's first slot
-  // (filled later, lists are written in order) or, after the last pair, on the spare row
-  at::Tensor pairs = at::empty({sp[nb * K] + 1, 2}, table.options());
+  at::Tensor pairs = at::empty({sp[nb * K], 2}, table.options());
   int32_t* pp = pairs.data_ptr<int32_t>();
   at::parallel_for(0, nb, 16, [&](int64_t bb, int64_t be) {
+    // branch-free fill: a row without a neighbour at the offset writes to `junk`
+    int32_t junk[2];
     for (int64_t b = bb; b < be; ++b) {
       const int64_t r1 = std::min(n, (b + 1) * kRowBlock);
       for (int64_t k = 0; k < K; ++k) {
@@ -266,14 +263,14 @@ std::vector<at::Tensor> block_pairs(const at::Tensor& table, bool mirror) {
         const int64_t column = mirror ? K - 1 - k : k;
         for (int64_t i = b * kRowBlock; i < r1; ++i) {
           const int32_t j = tp[i * K + column];
-          pp[2 * pos] = j;
-          pp[2 * pos + 1] = static_cast<int32_t>(i);
+          int32_t* dst = j >= 0 ? pp + 2 * pos : junk;
+          dst[0] = j;
+          dst[1] = static_cast<int32_t>(i);
           pos += j >= 0;
         }
       }
     }
   });
-  pairs = pairs.narrow(0, 0, sp[nb * K]);
   return {starts, pairs};
 }
 
