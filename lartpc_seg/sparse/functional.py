@@ -265,6 +265,18 @@ class SparseConvFunction(torch.autograd.Function):
         return grad_x, grad_w, None, None, None
 
 
+def _unit_stride_rows(t: torch.Tensor) -> torch.Tensor:
+    """``t`` as the compiled kernels read it: column stride 1, row stride at least the row.
+
+    Rows at a wider stride (a column slice of a concatenation's gradient) are read in place;
+    anything else (an expanded gradient, the arbitrary strides a size-1 dimension may carry)
+    is copied.
+    """
+    if t.numel() == 0 or (t.stride(1) == 1 and t.stride(0) >= t.shape[1]):
+        return t
+    return t.clone(memory_format=torch.contiguous_format)
+
+
 class CompiledConvFunction(torch.autograd.Function):
     """Differentiable ``out = conv(x, weight)`` along a :class:`NeighbourMap`, by the compiled
     kernels: the forward gathers along the table, the input gradient along the transposed
@@ -272,7 +284,7 @@ class CompiledConvFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, weight, nmap: NeighbourMap):
-        x = x.contiguous()
+        x = _unit_stride_rows(x)
         weight = weight.contiguous()
         ctx.nmap = nmap
         ctx.save_for_backward(x, weight)
@@ -283,10 +295,7 @@ class CompiledConvFunction(torch.autograd.Function):
         x, weight = ctx.saved_tensors
         nmap: NeighbourMap = ctx.nmap
         ext = compiled.load()
-        if grad_out.stride(1) != 1 or grad_out.stride(0) < grad_out.shape[1]:
-            # contiguous rows at any row stride (a column slice of a concatenation) are read
-            # in place; an expanded gradient is copied
-            grad_out = grad_out.contiguous()
+        grad_out = _unit_stride_rows(grad_out)
         grad_x = grad_w = None
         if ctx.needs_input_grad[0]:
             weight_t = weight.transpose(1, 2).contiguous()

@@ -142,6 +142,25 @@ def test_every_layer_equals_pure_path_and_dense_conv(
             torch.testing.assert_close(got, want, **TOLERANCE[dtype])
 
 
+def test_features_with_any_strides_equal_the_pure_path(compiled_kernels):
+    """A single channel or a single row may carry any stride in its size-1 dimension (torch
+    calls such tensors contiguous); a column slice has rows wider than its columns."""
+    g = torch.Generator().manual_seed(8)
+    coords = random_coords([120], GRID, g)
+    n = len(coords)
+    one_channel = torch.randn(n, generator=g).as_strided((n, 1), (1, 7))
+    sliced = torch.randn(n, 9, generator=g)[:, 4:]
+    single = random_coords([1], GRID, g)
+    one_row = torch.randn(3, generator=g).as_strided((1, 3), (1, 1))
+    for c, x in ((coords, one_channel), (coords, sliced), (single, one_row)):
+        conv = SubmanifoldConv3d(x.shape[1], 4)
+        outs = []
+        for name in ("torch", "compiled"):
+            with compiled.use_engine(name):
+                outs.append(conv(SparseTensor(x, c)).features)
+        torch.testing.assert_close(outs[1], outs[0], **TOLERANCE[torch.float32])
+
+
 def test_empty_input_gives_empty_output_and_zero_weight_gradient(compiled_kernels):
     coords = torch.zeros(0, 4, dtype=torch.int64)
     x = torch.zeros(0, 16, requires_grad=True)
