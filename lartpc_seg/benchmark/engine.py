@@ -772,15 +772,18 @@ def format_table(results: dict[str, Any]) -> str:
 
 
 def draw_plots(results: dict[str, Any], directory: Path) -> list[Path]:
-    """Time and memory vs grid size (log-log), one PNG each, like the paper's plots."""
+    """Time and memory vs grid size (log-log), one PNG each, like the paper's plots; none
+    without grids."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    directory.mkdir(parents=True, exist_ok=True)
     grids = sorted(int(g) for g in results["train_step"])
-    written = []
+    written: list[Path] = []
+    if not grids:  # a run without the grid sweep (--grids and --sparse-grids empty)
+        return written
+    directory.mkdir(parents=True, exist_ok=True)
     for key, ylabel, stem in (
         ("median_s", "training step time [s]", "engine_time"),
         ("peak_mib", "peak memory rise [MiB]", "engine_memory"),
