@@ -9,6 +9,7 @@ per-event tallies, with no Python loop over events or resamples.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 
 import numpy as np
@@ -103,3 +104,45 @@ def percentile_interval(samples: np.ndarray, level: float = 0.95) -> tuple[np.nd
     filled = np.where(defined[None, ...], samples, 0.0)
     lo, hi = np.nanpercentile(filled, [tail, 100.0 - tail], axis=0)
     return np.where(defined, lo, np.nan), np.where(defined, hi, np.nan)
+
+
+def ratio_interval(
+    numerator: np.ndarray,
+    denominator: np.ndarray,
+    rng: np.random.Generator,
+    n_resamples: int,
+    level: float = 0.95,
+) -> tuple[float, float, float]:
+    """Ratio of sums over events, with its bootstrap percentile interval (events resampled).
+
+    Parameters
+    ----------
+    numerator, denominator : (E,) arrays
+        Per-event sums.
+    rng : numpy.random.Generator
+        Source of randomness.
+    n_resamples : int
+        Number of resamples; 0 gives no interval (NaN bounds).
+    level : float
+        Coverage of the interval.
+
+    Returns
+    -------
+    value, lo, hi : float
+        NaN when the denominator sums to zero; a resample whose denominator is zero is left
+        out of the interval.
+    """
+    total = float(np.sum(denominator))
+    if total == 0:
+        return math.nan, math.nan, math.nan
+    value = float(np.sum(numerator)) / total
+    if n_resamples == 0:
+        return value, math.nan, math.nan
+
+    def ratio(totals: np.ndarray) -> np.ndarray:
+        num, den = totals[:, 0], totals[:, 1]
+        return np.divide(num, den, out=np.full(len(num), np.nan), where=den > 0)
+
+    per_event = np.stack([numerator, denominator], axis=1)
+    lo, hi = percentile_interval(bootstrap_statistic(per_event, ratio, rng, n_resamples), level)
+    return value, float(lo), float(hi)

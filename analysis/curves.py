@@ -1,40 +1,21 @@
 """Training curves of the variants on one figure: loss and per-class validation accuracy.
 
-Command line::
+The command is :mod:`analysis.curves_command`.
 
-    python -m analysis curves --log regular=results/train/regular/log.csv \\
-        --log relabeled=results/train/relabeled/log.csv --log weighted=... \\
-        --out results/plots/training_curves.png
-
-Each log is the CSV the training writes, with the header
-``iteration,phase,loss,acc_HIP,acc_MIP,acc_shower,acc_delta,acc_michel,events_per_s``:
+Each log is the CSV the training writes (columns: :data:`lartpc_seg.train.log.LOG_COLUMNS`):
 ``phase`` is ``train`` or ``val``, accuracies are fractions (NaN when the class is absent).
 """
 
 from __future__ import annotations
 
-import argparse
 import csv
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from analysis.arguments import add_data_option
 from lartpc_seg.errors import InputError
-from lartpc_seg.labels import Label
-
-#: Accuracy column of the training log for each class.
-ACCURACY_COLUMNS: dict[Label, str] = {
-    Label.HIP: "acc_HIP",
-    Label.MIP: "acc_MIP",
-    Label.SHOWER: "acc_shower",
-    Label.DELTA: "acc_delta",
-    Label.MICHEL: "acc_michel",
-}
-#: Every column a training log must have.
-LOG_COLUMNS = ("iteration", "phase", "loss", *ACCURACY_COLUMNS.values(), "events_per_s")
-PHASES = ("train", "val")
+from lartpc_seg.train.log import ACCURACY_COLUMNS, LOG_COLUMNS, PHASES
 
 
 @dataclass
@@ -88,7 +69,8 @@ def read_log(path: str | Path, variant: str = "") -> TrainingLog:
         raise InputError(path, "no such file")
     with open(path, newline="") as f:
         reader = csv.DictReader(f)
-        header = reader.fieldnames or []
+        header = [name.lower() for name in reader.fieldnames or []]
+        reader.fieldnames = header
         for column in LOG_COLUMNS:
             if column not in header:
                 raise InputError(
@@ -229,47 +211,3 @@ def plot_curves(
         label(loss_ax, data=data)
         fig.tight_layout()
         return save_figure(fig, path)
-
-
-def parse_log(text: str) -> tuple[str, Path]:
-    """Parse ``VARIANT=PATH`` (or a bare ``PATH``: the variant is the parent folder's name)."""
-    variant, sep, path = text.partition("=")
-    if not sep:
-        return Path(text).parent.name, Path(text)
-    if not variant or not path:
-        raise argparse.ArgumentTypeError(f"expected VARIANT=PATH, got '{text}'")
-    return variant, Path(path)
-
-
-def configure_parser(parser: argparse.ArgumentParser) -> None:
-    """Add the options of ``python -m analysis curves``."""
-    parser.add_argument(
-        "--log",
-        action="append",
-        type=parse_log,
-        required=True,
-        metavar="VARIANT=PATH",
-        help="a variant's training log CSV (repeat per variant)",
-    )
-    parser.add_argument(
-        "--out",
-        type=Path,
-        required=True,
-        metavar="IMAGE",
-        help="output figure (format from the suffix: .png, .pdf)",
-    )
-    parser.add_argument(
-        "--smooth",
-        type=int,
-        default=1,
-        metavar="N",
-        help="running mean of the train loss over N log rows (default: none)",
-    )
-    add_data_option(parser)
-
-
-def run(args: argparse.Namespace) -> int:
-    """Read the logs and draw the figure."""
-    logs = [read_log(path, variant) for variant, path in args.log]
-    plot_curves(logs, args.out, smooth=args.smooth, data=args.data)
-    return 0

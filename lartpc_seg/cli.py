@@ -17,11 +17,18 @@ from lartpc_seg.errors import InputError
 COMMANDS: dict[str, tuple[str, str]] = {
     "simulate": ("lartpc_seg.simulation.command", "simulate events into an event file"),
     "validate": ("lartpc_seg.io.validate_command", "check event files against the contract"),
-    "import-larcv": ("lartpc_seg.io.larcv_command", "convert LArCV2 ROOT files to event files"),
-    "download": ("lartpc_seg.io.download", "download an open-data file, resumable, checksummed"),
-    "display": ("lartpc_seg.display", "draw a 3D event display coloured by class"),
+    "import-larcv": ("lartpc_seg.io.larcv.command", "convert LArCV2 ROOT files to event files"),
+    "import-pilarnet": (
+        "lartpc_seg.io.pilarnet.command",
+        "convert a PILArNet-M HDF5 file to event files",
+    ),
+    "download": (
+        "lartpc_seg.io.download_command",
+        "download an open-data file, resumable, checksummed",
+    ),
+    "display": ("lartpc_seg.display_command", "draw a 3D event display coloured by class"),
     "train": ("lartpc_seg.train.command", "train the U-ResNet"),
-    "infer": ("lartpc_seg.infer", "write the predictions of a trained model"),
+    "infer": ("lartpc_seg.infer.command", "write the predictions of a trained model"),
     "benchmark": ("lartpc_seg.benchmark.command", "measure speed and memory"),
 }
 

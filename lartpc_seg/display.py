@@ -1,22 +1,20 @@
 """3D event display: the voxels of one event coloured by ``vox_label`` and by ``vox_relabel``.
 
-``python -m lartpc_seg display FILE.root --event K --out event.png`` draws entry ``K`` (0-based
-position in the file); ``--number N`` picks the event whose ``event`` branch is ``N`` instead.
+An event is picked by its entry ``K`` (0-based position in the file) or by its event number
+(the ``event`` branch); ``python -m lartpc_seg display`` (:mod:`lartpc_seg.display_command`).
 """
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
-import uproot
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from lartpc_seg.errors import InputError
 from lartpc_seg.io.atomic import atomic_path
-from lartpc_seg.io.events import EVENTS_TREE, Event, EventFile
+from lartpc_seg.io.events import Event, EventFile
 from lartpc_seg.labels import Label
 
 #: One colour per class (colour-blind-safe Okabe-Ito palette).
@@ -100,12 +98,13 @@ def draw_event(event: Event, grid: int, title: str, *, grid_lines: bool = False)
     return fig
 
 
-def _entry_of_number(path: Path, number: int) -> int:
-    with uproot.open(path) as file:
-        numbers = file[EVENTS_TREE]["event"].array(library="np")
+def _entry_of_number(events: EventFile, number: int) -> int:
+    numbers = events.tree["event"].array(library="np")
     hits = np.flatnonzero(numbers == number)
     if hits.size == 0:
-        raise InputError(path, "no event with this number in the file", event=number, field="event")
+        raise InputError(
+            events.path, "no event with this number in the file", event=number, field="event"
+        )
     return int(hits[0])
 
 
@@ -145,7 +144,7 @@ def display(
         raise ValueError("give exactly one of entry and number")
     with EventFile(path) as events:
         if number is not None:
-            entry = _entry_of_number(path, number)
+            entry = _entry_of_number(events, number)
         if not 0 <= entry < len(events):
             raise InputError(
                 path,
@@ -160,28 +159,3 @@ def display(
     with atomic_path(out) as tmp:
         fig.savefig(tmp, format="png", dpi=dpi)
     return out
-
-
-def configure_parser(parser: argparse.ArgumentParser) -> None:
-    """Add the arguments of ``display``."""
-    parser.add_argument("file", type=Path, metavar="FILE.root", help="event file")
-    which = parser.add_mutually_exclusive_group(required=True)
-    which.add_argument("--event", type=int, metavar="K", help="entry index (0-based)")
-    which.add_argument("--number", type=int, metavar="N", help="event number (event branch)")
-    parser.add_argument("--out", required=True, type=Path, metavar="PNG", help="image to write")
-    parser.add_argument("--grid-lines", action="store_true", help="draw grid lines and panes")
-    parser.add_argument("--dpi", type=int, default=100, help="pixels per inch (default 100)")
-
-
-def run(args: argparse.Namespace) -> int:
-    """Draw the event and print where the image went."""
-    out = display(
-        args.file,
-        args.out,
-        entry=args.event,
-        number=args.number,
-        grid_lines=args.grid_lines,
-        dpi=args.dpi,
-    )
-    print(out)
-    return 0

@@ -6,11 +6,8 @@ from enum import IntEnum
 
 import numpy as np
 from scipy.spatial import cKDTree
-from sklearn.cluster import DBSCAN
 
-#: DBSCAN radius of the relabeling and of the Michel analysis, in voxels (study.md §2 and §6):
-#: 2√2 plus a tolerance so that a gap of exactly (2, 2, 0) voxels counts as touching.
-TOUCH_RADIUS_VOX = 2.0 * np.sqrt(2.0) + 1e-6
+from lartpc_seg.clustering import TOUCH_RADIUS_VOX, dbscan
 
 
 class Label(IntEnum):
@@ -66,7 +63,12 @@ PROCESS_NAMES = ",".join(p.name for p in Process)
 
 _SHOWER_PROCESSES = {Process.primary, Process.conv, Process.compt, Process.nCapture}
 _DELTA_PROCESSES = {Process.muIoni, Process.hIoni}
-_MICHEL_PROCESSES = {Process.Decay, Process.muMinusCaptureAtRest, Process.muPlusCaptureAtRest}
+#: Processes whose electron is a Michel electron (study.md §1). A μ+ is never captured by a
+#: nucleus (it is repelled): Geant4's ``muPlusCaptureAtRest`` is its process at rest, and the
+#: positron it makes is the decay (Michel) positron, so it belongs here with ``Decay`` and the
+#: bound decay of a μ− (``muMinusCaptureAtRest``, whose electron is the Michel one when the μ−
+#: decays rather than being captured).
+MICHEL_PROCESSES = (Process.Decay, Process.muMinusCaptureAtRest, Process.muPlusCaptureAtRest)
 
 
 def particle_class(pdg: int, process: Process | None) -> Label | None:
@@ -96,7 +98,7 @@ def particle_class(pdg: int, process: Process | None) -> Label | None:
         return Label.SHOWER
     if process in _DELTA_PROCESSES:
         return Label.DELTA
-    if process in _MICHEL_PROCESSES:
+    if process in MICHEL_PROCESSES:
         return Label.MICHEL
     return None
 
@@ -130,13 +132,6 @@ def from_pilarnet(labels: np.ndarray) -> np.ndarray:
             f"got {labels.min()}..{labels.max()}"
         )
     return _PILARNET_TO_LABEL[labels.astype(np.int64)]
-
-
-def _clusters(coords: np.ndarray) -> np.ndarray:
-    """DBSCAN(2√2, min_samples=1) cluster index of each voxel (every voxel belongs to one)."""
-    if len(coords) == 0:
-        return np.zeros(0, dtype=np.int64)
-    return DBSCAN(eps=TOUCH_RADIUS_VOX, min_samples=1).fit(coords).labels_
 
 
 def relabel(coords: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -176,7 +171,7 @@ def relabel(coords: np.ndarray, labels: np.ndarray) -> np.ndarray:
         idx = np.flatnonzero(labels == cls)
         if idx.size == 0:
             continue
-        cluster = _clusters(coords[idx])
+        cluster = dbscan(coords[idx].astype(np.float64), TOUCH_RADIUS_VOX, 1)
         dist, _ = track_tree.query(coords[idx].astype(np.float64), k=1)
         # A cluster is attached when any of its voxels is within ε of a track voxel.
         n_clusters = cluster.max() + 1

@@ -8,7 +8,7 @@ import torch
 
 from lartpc_seg.cli import main as lartpc_main
 from lartpc_seg.cube import symmetry_group
-from lartpc_seg.infer import load_model, predict
+from lartpc_seg.infer.predict import load_model, predict
 from lartpc_seg.io.events import EventFile
 from lartpc_seg.io.predictions import PredictionFile
 

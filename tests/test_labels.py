@@ -1,4 +1,4 @@
-"""Classes, processes and the relabeling of study.md §2 on hand-built events."""
+"""Classes, processes and the relabeling of docs/study.md §2 on hand-built events."""
 
 import numpy as np
 import pytest

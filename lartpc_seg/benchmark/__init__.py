@@ -1,4 +1,4 @@
-"""Benchmarks: figures printed and written to JSON, never timed tests (benchmarking.md)."""
+"""Benchmarks: figures printed and written to JSON, never timed tests (docs/benchmarking.md)."""
 
 from __future__ import annotations
 

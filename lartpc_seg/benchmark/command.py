@@ -9,8 +9,9 @@ import importlib
 BENCHMARKS: dict[str, tuple[str, str]] = {
     "simulate": ("lartpc_seg.benchmark.simulate", "simulated events per second per core"),
     "engine": ("lartpc_seg.benchmark.engine", "sparse engine vs MinkowskiEngine vs dense"),
-    "michel": ("analysis.benchmark", "Michel reconstruction events per second per core"),
     "distributed": ("lartpc_seg.benchmark.distributed", "training throughput vs workers"),
+    "pilarnet": ("lartpc_seg.benchmark.pilarnet", "PILArNet-M import: peak memory and rate"),
+    "clustering": ("lartpc_seg.benchmark.clustering", "the project's DBSCAN vs scikit-learn's"),
 }
 
 

@@ -29,7 +29,8 @@ from lartpc_seg.labels import NUM_CLASSES
 from lartpc_seg.models import UResNetConfig
 from lartpc_seg.sparse.synthetic import random_coords
 from lartpc_seg.train.data import Batch
-from lartpc_seg.train.loop import Trainer, TrainOptions, TrainSetup
+from lartpc_seg.train.loop import Trainer
+from lartpc_seg.train.setup import TrainOptions, TrainSetup
 
 #: (workers, threads per worker) of each measured configuration.
 CONFIGURATIONS = ((1, 1), (2, 1), (1, 2))

@@ -1,4 +1,4 @@
-"""Resumable, checksummed download of open-data files; ``python -m lartpc_seg download``.
+"""Resumable, checksummed download of open-data files.
 
 The file grows as ``<dest>.part``; a rerun asks the server for the missing bytes with an HTTP
 ``Range`` request (a server that ignores it sends the whole file, and the part restarts from
@@ -7,7 +7,6 @@ zero). Only a part whose SHA-256 matches is renamed to ``dest``; a wrong digest 
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import http.client
 import os
@@ -17,18 +16,10 @@ import urllib.request
 from pathlib import Path
 
 from lartpc_seg.errors import InputError
+from lartpc_seg.io.digest import file_sha256, update_from_file
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
-
-
-def sha256_of(path: str | Path, *, chunk: int = 1 << 20) -> str:
-    """Hex SHA-256 digest of a file, read ``chunk`` bytes at a time."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def part_path(dest: str | Path) -> Path:
@@ -97,7 +88,7 @@ def download(url: str, dest: str | Path, sha256: str, *, chunk: int = 1 << 20) -
     expected = sha256.strip().lower()
     if not _HEX64.match(expected):
         raise InputError(dest, f"sha256 of {url} must be 64 hex digits, got '{sha256}'")
-    if dest.exists() and sha256_of(dest, chunk=chunk) == expected:
+    if dest.exists() and file_sha256(dest, chunk=chunk) == expected:
         return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = part_path(dest)
@@ -107,9 +98,7 @@ def download(url: str, dest: str | Path, sha256: str, *, chunk: int = 1 << 20) -
         start = _resume_offset(response, offset, url, dest)
         digest = hashlib.sha256()
         if start:
-            with open(part, "rb") as f:
-                while block := f.read(chunk):
-                    digest.update(block)
+            update_from_file(digest, part, chunk=chunk)
         length = response.headers.get("Content-Length")
         expected_size = start + int(length) if length is not None else None
         with open(part, "ab" if start else "wb") as out:
@@ -136,18 +125,3 @@ def download(url: str, dest: str | Path, sha256: str, *, chunk: int = 1 << 20) -
         )
     os.replace(part, dest)
     return dest
-
-
-def configure_parser(parser: argparse.ArgumentParser) -> None:
-    """Add the arguments of ``download``."""
-    parser.add_argument("url", help="address of the file")
-    parser.add_argument("--sha256", required=True, metavar="HEX", help="expected SHA-256")
-    parser.add_argument("--out", required=True, type=Path, metavar="FILE", help="where to put it")
-    parser.add_argument("--chunk", type=int, default=1 << 20, help="bytes per read (default 1 MiB)")
-
-
-def run(args: argparse.Namespace) -> int:
-    """Download and print the verified file's size."""
-    path = download(args.url, args.out, args.sha256, chunk=args.chunk)
-    print(f"{path}: sha256 OK ({path.stat().st_size} bytes)")
-    return 0

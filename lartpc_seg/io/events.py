@@ -1,4 +1,4 @@
-"""Event files (event-format.md): the TTree ``events`` and the one-entry TTree ``meta``.
+"""Event files (docs/event-format.md): the TTree ``events`` and the one-entry TTree ``meta``.
 
 Files are written with ``uproot.recreate(...).mktree`` in chunks (TTrees, ZSTD) and read back
 per range of entries, so a file never has to fit in memory at once.
@@ -6,23 +6,25 @@ per range of entries, so a file never has to fit in memory at once.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
 
 import awkward as ak
 import numpy as np
-import uproot
 
 from lartpc_seg.errors import InputError
-from lartpc_seg.io.atomic import atomic_path
-from lartpc_seg.labels import PROCESS_NAMES
-
-T = TypeVar("T")
+from lartpc_seg.io.root import (
+    FileMeta,
+    TreeFile,
+    open_root,
+    read_arrays,
+    structure_problems,
+    write_tree_file,
+)
+from lartpc_seg.io.validate import event_problems
 
 EVENTS_TREE = "events"
-META_TREE = "meta"
 
 #: Per-voxel fields: name in the file (without the ``vox_`` prefix) → dtype.
 VOXEL_FIELDS: dict[str, np.dtype] = {
@@ -153,81 +155,6 @@ class Event:
         return len(self.energy)
 
 
-@dataclass
-class FileMeta:
-    """The one-entry ``meta`` tree.
-
-    Attributes
-    ----------
-    grid : int
-        Voxels per side of the cube.
-    voxel_mm : float
-        Voxel pitch, mm.
-    source : str
-        The generator and its version, or the imported file.
-    seed : int
-        The random seed that made the file (-1 when not simulated).
-    config : str
-        The configuration that made the file, as YAML.
-    extra : dict of str to str
-        Further string fields (predictions add the checkpoint and the events file's digest).
-    """
-
-    grid: int
-    voxel_mm: float = 3.0
-    source: str = ""
-    seed: int = -1
-    config: str = ""
-    extra: dict[str, str] = field(default_factory=dict)
-
-    def write(self, file: uproot.WritableDirectory) -> None:
-        """Write this meta as the one-entry ``meta`` tree of an open writable file."""
-        strings = {"source": self.source, "processes": PROCESS_NAMES, "config": self.config}
-        strings.update(self.extra)
-        types: dict[str, object] = {"grid": np.int32, "voxel_mm": np.float32, "seed": np.int64}
-        types.update({k: "string" for k in strings})
-        tree = file.mktree(META_TREE, types)
-        data: dict[str, np.ndarray] = {
-            "grid": np.array([self.grid], np.int32),
-            "voxel_mm": np.array([self.voxel_mm], np.float32),
-            "seed": np.array([self.seed], np.int64),
-        }
-        data.update({k: np.array([v], dtype=object) for k, v in strings.items()})
-        tree.extend(data)
-
-    @classmethod
-    def read(cls, path: str | Path, file: uproot.ReadOnlyDirectory) -> FileMeta:
-        """Read the ``meta`` tree of an open file, naming ``path`` in any error."""
-        try:
-            if META_TREE not in file:
-                raise InputError(path, f"no TTree '{META_TREE}' in the file", field=META_TREE)
-            tree = file[META_TREE]
-            columns = tree.arrays(library="np")
-        except InputError:
-            raise
-        except Exception as err:  # a truncated or damaged file fails deep inside uproot
-            raise InputError(
-                path, f"cannot read the meta tree ({type(err).__name__}: {err})", field=META_TREE
-            ) from err
-        values = {}
-        for key, arr in columns.items():
-            if len(arr) != 1:
-                raise InputError(path, f"meta tree must have one entry, has {len(arr)}", field=key)
-            values[key] = arr[0]
-        for key in ("grid",):
-            if key not in values:
-                raise InputError(path, "missing meta field", field=f"{META_TREE}.{key}")
-        known = {"grid", "voxel_mm", "source", "seed", "config", "processes"}
-        return cls(
-            grid=int(values["grid"]),
-            voxel_mm=float(values.get("voxel_mm", 3.0)),
-            source=str(values.get("source", "")),
-            seed=int(values.get("seed", -1)),
-            config=str(values.get("config", "")),
-            extra={k: str(v) for k, v in values.items() if k not in known},
-        )
-
-
 def _jagged(arrays: list[np.ndarray], dtype: np.dtype) -> ak.Array:
     counts = np.fromiter((len(a) for a in arrays), dtype=np.int64, count=len(arrays))
     flat = np.concatenate(arrays).astype(dtype, copy=False) if arrays else np.zeros(0, dtype)
@@ -294,71 +221,7 @@ def write_events(
     )
 
 
-def write_tree_file(
-    path: str | Path,
-    tree_name: str,
-    items: Iterable[T],
-    columns_of: Callable[[list[T]], dict[str, np.ndarray | ak.Array]],
-    meta: FileMeta,
-    *,
-    chunk_size: int = 100,
-    compression_level: int = 5,
-) -> int:
-    """Write one entry per item into a TTree, chunk by chunk, plus ``meta``, atomically.
-
-    Parameters
-    ----------
-    path : str or Path
-        Output file; it appears only once complete.
-    tree_name : str
-        Name of the TTree.
-    items : iterable
-        Consumed lazily, so a generator keeps memory bounded.
-    columns_of : callable
-        Turns a list of items (possibly empty) into the columns of those entries: flat numpy
-        arrays, or awkward arrays of records (jagged; their fields share one counter).
-    meta : FileMeta
-        Written as the ``meta`` tree.
-    chunk_size : int
-        Entries per TTree basket.
-    compression_level : int
-        ZSTD level.
-
-    Returns
-    -------
-    int
-        Number of entries written.
-    """
-    n = 0
-    with atomic_path(path) as tmp:
-        with uproot.recreate(tmp, compression=uproot.ZSTD(compression_level)) as file:
-            tree = None
-            chunk: list[T] = []
-
-            def flush() -> None:
-                nonlocal tree
-                columns = columns_of(chunk)
-                if tree is None:
-                    types = {
-                        k: v.type.content if isinstance(v, ak.Array) else v.dtype
-                        for k, v in columns.items()
-                    }
-                    tree = file.mktree(tree_name, types)
-                tree.extend(columns)
-                chunk.clear()
-
-            for item in items:
-                chunk.append(item)
-                n += 1
-                if len(chunk) >= chunk_size:
-                    flush()
-            if chunk or tree is None:
-                flush()
-            meta.write(file)
-    return n
-
-
-class EventFile:
+class EventFile(TreeFile):
     """An event file opened for reading by ranges of entries.
 
     Opening checks the structure (trees, branches and their types) and raises
@@ -371,29 +234,11 @@ class EventFile:
         The event file.
     """
 
-    def __init__(self, path: str | Path) -> None:
-        from lartpc_seg.io.validate import open_root, structure_problems
-
-        self.path = Path(path)
-        self._file = open_root(self.path)
-        problems = structure_problems(self.path, self._file, EVENTS_TREE, EVENT_BRANCHES)
-        if problems:
-            raise problems[0]
-        self.tree = self._file[EVENTS_TREE]
-        self.meta = FileMeta.read(self.path, self._file)
-
-    def __len__(self) -> int:
-        return int(self.tree.num_entries)
-
-    def close(self) -> None:
-        """Close the underlying file."""
-        self._file.close()
+    TREE = EVENTS_TREE
+    BRANCHES = EVENT_BRANCHES
 
     def __enter__(self) -> EventFile:
         return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def read(self, start: int = 0, stop: int | None = None, *, check: bool = True) -> list[Event]:
         """Read the events of entries ``start:stop``.
@@ -410,20 +255,12 @@ class EventFile:
         -------
         list of Event
         """
-        from lartpc_seg.io.validate import arrays_problems
-
         stop = len(self) if stop is None else min(stop, len(self))
         if start >= stop:
             return []
-        try:
-            arrays = self.tree.arrays(list(EVENT_BRANCHES), entry_start=start, entry_stop=stop)
-        except Exception as err:  # a truncated or damaged file fails deep inside uproot
-            raise InputError(
-                self.path,
-                f"cannot read entries {start}..{stop} ({type(err).__name__}: {err})",
-            ) from err
+        arrays = self._arrays(start, stop)
         if check:
-            problems = arrays_problems(self.path, arrays, self.meta.grid, first_only=True)
+            problems = event_problems(self.path, arrays, self.meta.grid, first_only=True)
             if problems:
                 raise problems[0]
         return _events_from_arrays(arrays)
@@ -432,6 +269,32 @@ class EventFile:
         """Yield every event, reading ``step`` entries at a time."""
         for start in range(0, len(self), step):
             yield from self.read(start, start + step, check=check)
+
+
+def file_problems(path: str | Path, *, step: int = 500) -> list[InputError]:
+    """Every problem of an event file (structure, meta, content), reading ``step`` at a time."""
+    try:
+        file = open_root(path)
+    except InputError as err:
+        return [err]
+    with file:
+        problems = structure_problems(path, file, EVENTS_TREE, EVENT_BRANCHES)
+        try:
+            meta = FileMeta.read(path, file)
+        except InputError as err:
+            problems.append(err)
+            return problems
+        if problems:
+            return problems
+        tree = file[EVENTS_TREE]
+        for start in range(0, tree.num_entries, step):
+            try:
+                arrays = read_arrays(Path(path), tree, list(EVENT_BRANCHES), start, start + step)
+            except InputError as err:
+                problems.append(err)
+                return problems
+            problems.extend(event_problems(path, arrays, meta.grid))
+    return problems
 
 
 def _flat(arrays: ak.Array, name: str) -> tuple[np.ndarray, np.ndarray]:

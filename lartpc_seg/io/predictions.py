@@ -1,4 +1,4 @@
-"""Prediction files (event-format.md): TTree ``predictions``, aligned entry by entry with events."""
+"""Prediction files (docs/event-format.md): TTree ``predictions``, aligned with the events."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ import awkward as ak
 import numpy as np
 
 from lartpc_seg.errors import InputError
-from lartpc_seg.io.events import EventFile, FileMeta, write_tree_file
-from lartpc_seg.io.validate import open_root, structure_problems
+from lartpc_seg.io.events import EventFile
+from lartpc_seg.io.root import FileMeta, TreeFile, write_tree_file
+from lartpc_seg.io.validate import prediction_problems
 from lartpc_seg.labels import NUM_CLASSES
 
 PREDICTIONS_TREE = "predictions"
@@ -75,8 +76,11 @@ def _chunk_columns(chunk: list[Prediction]) -> dict[str, np.ndarray | ak.Array]:
     }
 
 
-class PredictionFile:
+class PredictionFile(TreeFile):
     """A predictions file opened for reading, checked against its event file when given one.
+
+    Opening checks the structure; reading checks the content of the entries read (see
+    :func:`lartpc_seg.io.validate.prediction_problems`).
 
     Parameters
     ----------
@@ -87,19 +91,20 @@ class PredictionFile:
         event numbers in the same order, and the same voxel count in every event.
     """
 
-    def __init__(self, path: str | Path, events: EventFile | None = None) -> None:
-        self.path = Path(path)
-        self._file = open_root(self.path)
-        problems = structure_problems(self.path, self._file, PREDICTIONS_TREE, PREDICTION_BRANCHES)
-        if problems:
-            raise problems[0]
-        self.tree = self._file[PREDICTIONS_TREE]
-        self.meta = FileMeta.read(self.path, self._file)
-        if events is not None:
-            self._check_aligned(events)
+    TREE = PREDICTIONS_TREE
+    BRANCHES = PREDICTION_BRANCHES
 
-    def __len__(self) -> int:
-        return int(self.tree.num_entries)
+    def __init__(self, path: str | Path, events: EventFile | None = None) -> None:
+        super().__init__(path)
+        if events is not None:
+            try:
+                self._check_aligned(events)
+            except InputError:
+                self.close()
+                raise
+
+    def __enter__(self) -> PredictionFile:
+        return self
 
     def _check_aligned(self, events: EventFile) -> None:
         if len(self) != len(events):
@@ -135,39 +140,17 @@ class PredictionFile:
             )
 
     def read(self, start: int = 0, stop: int | None = None) -> list[Prediction]:
-        """Read the predictions of entries ``start:stop``."""
+        """Read the predictions of entries ``start:stop``, raising the first content problem."""
         stop = len(self) if stop is None else min(stop, len(self))
         if start >= stop:
             return []
-        try:
-            arrays = self.tree.arrays(list(PREDICTION_BRANCHES), entry_start=start, entry_stop=stop)
-        except Exception as err:  # a truncated or damaged file fails deep inside uproot
-            raise InputError(
-                self.path, f"cannot read entries {start}..{stop} ({type(err).__name__}: {err})"
-            ) from err
+        arrays = self._arrays(start, stop)
+        problems = prediction_problems(self.path, arrays)
+        if problems:
+            raise problems[0]
         counts = ak.to_numpy(ak.num(arrays["vox_pred"], axis=1))
-        stored = ak.to_numpy(arrays["nvox"])
-        for branch in [f for f in arrays.fields if f.startswith("vox_")]:
-            lengths = ak.to_numpy(ak.num(arrays[branch], axis=1))
-            bad = np.flatnonzero((lengths != stored) | (counts != stored))
-            if bad.size:
-                raise InputError(
-                    self.path,
-                    f"nvox = {stored[bad[0]]} but the arrays hold {lengths[bad[0]]} entries",
-                    event=int(arrays["event"][bad[0]]),
-                    field=branch,
-                )
         offsets = np.concatenate([[0], np.cumsum(counts)])
         pred = ak.to_numpy(ak.flatten(arrays["vox_pred"]))
-        bad = np.flatnonzero((pred < 0) | (pred >= NUM_CLASSES))
-        if bad.size:
-            event_index = np.searchsorted(offsets, bad[0], side="right") - 1
-            raise InputError(
-                self.path,
-                f"predicted class {pred[bad[0]]} outside 0..{NUM_CLASSES - 1}",
-                event=int(arrays["event"][event_index]),
-                field="vox_pred",
-            )
         scores = np.stack(
             [ak.to_numpy(ak.flatten(arrays[f"vox_score{c}"])) for c in range(NUM_CLASSES)], axis=1
         )
@@ -180,13 +163,3 @@ class PredictionFile:
             )
             for i in range(len(numbers))
         ]
-
-    def close(self) -> None:
-        """Close the underlying file."""
-        self._file.close()
-
-    def __enter__(self) -> PredictionFile:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

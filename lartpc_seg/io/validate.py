@@ -1,7 +1,9 @@
-"""Checks of files against the contract of event-format.md, each problem named precisely.
+"""Checks of the content of event and prediction files (docs/event-format.md), named precisely.
 
-Every check returns :class:`~lartpc_seg.errors.InputError` objects instead of raising, so that
-``validate`` can list every problem of a file while a reader raises the first.
+Each check takes a block of entries as read from the file's tree and returns
+:class:`~lartpc_seg.errors.InputError` objects instead of raising, so that ``validate`` can list
+every problem of a file while a reader raises the first. The structure of a file (trees,
+branches, types) is checked where files are opened, in :mod:`lartpc_seg.io.root`.
 """
 
 from __future__ import annotations
@@ -10,95 +12,16 @@ from pathlib import Path
 
 import awkward as ak
 import numpy as np
-import uproot
 
 from lartpc_seg.errors import InputError
 from lartpc_seg.labels import NUM_CLASSES
-
-
-def open_root(path: str | Path) -> uproot.ReadOnlyDirectory:
-    """Open a ROOT file for reading, turning every failure into an :class:`InputError`."""
-    path = Path(path)
-    if not path.exists():
-        raise InputError(path, "no such file")
-    if path.stat().st_size == 0:
-        raise InputError(path, "the file is empty (0 bytes)")
-    try:
-        return uproot.open(path)
-    except Exception as err:  # uproot raises many types for a file that is not ROOT
-        raise InputError(path, f"not a readable ROOT file ({type(err).__name__}: {err})") from err
-
-
-def _branch_type(branch: uproot.TBranch) -> tuple[np.dtype | None, bool]:
-    """Element dtype of a branch and whether it holds one list per entry."""
-    interp = branch.interpretation
-    jagged = isinstance(interp, uproot.interpretation.jagged.AsJagged)
-    if jagged:
-        interp = interp.content
-    to_dtype = getattr(interp, "to_dtype", None)
-    if to_dtype is None:
-        return None, jagged
-    dtype = np.dtype(to_dtype)
-    return (dtype.base if dtype.subdtype is not None else dtype), jagged
-
-
-def is_per_voxel(name: str) -> bool:
-    """Whether a branch of the contract holds one list per entry (``vox_*``, ``part_*``)."""
-    return name.startswith(("vox_", "part_"))
-
-
-def structure_problems(
-    path: str | Path,
-    file: uproot.ReadOnlyDirectory,
-    tree_name: str,
-    branches: dict[str, np.dtype],
-) -> list[InputError]:
-    """Problems with the trees and branches of a file: missing tree, missing or mistyped branch.
-
-    Parameters
-    ----------
-    path : str or Path
-        The file's path, for the messages.
-    file : uproot.ReadOnlyDirectory
-        The open file.
-    tree_name : str
-        The tree that must be there.
-    branches : dict of str to numpy.dtype
-        Every branch the tree must hold, with its element type.
-    """
-    try:
-        present = tree_name in file
-        tree = file[tree_name] if present else None
-    except Exception as err:
-        return [InputError(path, f"cannot read TTree '{tree_name}' ({err})", field=tree_name)]
-    if tree is None or not isinstance(tree, uproot.TTree):
-        found = ", ".join(sorted({k.split(";")[0] for k in file.keys()})) or "nothing"
-        return [InputError(path, f"no TTree '{tree_name}' in the file (found: {found})")]
-    problems = []
-    keys = set(tree.keys())
-    for name, dtype in branches.items():
-        if name not in keys:
-            problems.append(InputError(path, f"missing branch in TTree '{tree_name}'", field=name))
-            continue
-        try:
-            found, jagged = _branch_type(tree[name])
-        except Exception as err:
-            problems.append(InputError(path, f"unreadable branch ({err})", field=name))
-            continue
-        wanted = f"var * {dtype}" if is_per_voxel(name) else str(dtype)
-        have = f"var * {found}" if jagged else str(found)
-        if found is None or found.newbyteorder("=") != dtype or jagged != is_per_voxel(name):
-            problems.append(
-                InputError(path, f"branch has type {have}, the contract says {wanted}", field=name)
-            )
-    return problems
 
 
 def _to_numpy(array: ak.Array) -> np.ndarray:
     return ak.to_numpy(ak.flatten(array, axis=None))
 
 
-def arrays_problems(
+def event_problems(
     path: str | Path, arrays: ak.Array, grid: int, *, first_only: bool = False
 ) -> list[InputError]:
     """Problems with the content of a block of events read from the ``events`` tree.
@@ -231,30 +154,47 @@ def arrays_problems(
     return problems
 
 
-def file_problems(path: str | Path, *, step: int = 500) -> list[InputError]:
-    """Every problem of an event file, reading ``step`` events at a time."""
-    from lartpc_seg.io.events import EVENT_BRANCHES, EVENTS_TREE, FileMeta
+def prediction_problems(path: str | Path, arrays: ak.Array) -> list[InputError]:
+    """Problems with the content of a block of entries read from the ``predictions`` tree.
 
-    try:
-        file = open_root(path)
-    except InputError as err:
-        return [err]
-    problems = structure_problems(path, file, EVENTS_TREE, EVENT_BRANCHES)
-    try:
-        meta = FileMeta.read(path, file)
-    except InputError as err:
-        problems.append(err)
-        return problems
-    if problems:
-        return problems
-    tree = file[EVENTS_TREE]
-    for start in range(0, tree.num_entries, step):
-        try:
-            arrays = tree.arrays(list(EVENT_BRANCHES), entry_start=start, entry_stop=start + step)
-        except Exception as err:
+    Checks that ``nvox`` agrees with every ``vox_*`` array, then that predicted classes are
+    classes; each problem names the event number and the branch. A count that disagrees stops
+    the checks (the arrays cannot be split into events), so at most one problem is returned.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file's path, for the messages.
+    arrays : ak.Array
+        Every branch of the block, as ``tree.arrays(...)`` returns it.
+    """
+    problems: list[InputError] = []
+    counts = ak.to_numpy(ak.num(arrays["vox_pred"], axis=1))
+    stored = ak.to_numpy(arrays["nvox"])
+    for branch in [f for f in arrays.fields if f.startswith("vox_")]:
+        lengths = ak.to_numpy(ak.num(arrays[branch], axis=1))
+        bad = np.flatnonzero((lengths != stored) | (counts != stored))
+        if bad.size:
             problems.append(
-                InputError(path, f"cannot read entries {start}..{start + step} ({err})")
+                InputError(
+                    path,
+                    f"nvox = {stored[bad[0]]} but the arrays hold {lengths[bad[0]]} entries",
+                    event=int(arrays["event"][bad[0]]),
+                    field=branch,
+                )
             )
             return problems
-        problems.extend(arrays_problems(path, arrays, meta.grid))
+    offsets = np.concatenate([[0], np.cumsum(counts)])
+    pred = _to_numpy(arrays["vox_pred"])
+    bad = np.flatnonzero((pred < 0) | (pred >= NUM_CLASSES))
+    if bad.size:
+        event_index = np.searchsorted(offsets, bad[0], side="right") - 1
+        problems.append(
+            InputError(
+                path,
+                f"predicted class {pred[bad[0]]} outside 0..{NUM_CLASSES - 1}",
+                event=int(arrays["event"][event_index]),
+                field="vox_pred",
+            )
+        )
     return problems

@@ -5,10 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import uproot
-
-from lartpc_seg.io.events import EVENTS_TREE
-from lartpc_seg.io.validate import file_problems
+from lartpc_seg.io.events import EventFile, file_problems
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
@@ -29,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
             for problem in problems:
                 print(problem)
             continue
-        with uproot.open(path) as file:
-            n = file[EVENTS_TREE].num_entries
+        with EventFile(path) as file:
+            n = len(file)
         print(f"{path}: OK ({n} events)")
     return status

@@ -1,4 +1,4 @@
-"""The U-ResNet of Domine & Terao (study.md §3): sparse (any backend) and its dense twin.
+"""The U-ResNet of Domine & Terao (docs/study.md §3): sparse (any backend) and its dense twin.
 
 The training code calls ``build_uresnet(config)(coords, features) -> logits`` (see
 :class:`~lartpc_seg.models.uresnet.UResNet`).

@@ -10,7 +10,7 @@ from lartpc_seg.sparse.backend import BACKENDS
 
 @dataclass(frozen=True)
 class UResNetConfig:
-    """Hyper-parameters of the U-ResNet (study.md §3).
+    """Hyper-parameters of the U-ResNet (docs/study.md §3).
 
     Attributes
     ----------

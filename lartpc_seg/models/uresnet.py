@@ -1,6 +1,6 @@
 """The U-ResNet, written once against the backend interface of :mod:`lartpc_seg.sparse.backend`.
 
-Architecture (study.md §3; the SparseConvNet ``UNet`` with residual blocks of the original code):
+Architecture (docs/study.md §3; the original code's SparseConvNet ``UNet`` with residual blocks):
 
 - stem: submanifold conv 3×3×3, ``in_channels → m``;
 - encoder level ``l`` (width ``w_l = (l + 1) m``): ``reps`` pre-activation residual blocks

@@ -10,26 +10,33 @@ from types import SimpleNamespace
 from lartpc_seg.errors import InputError
 from lartpc_seg.io.events import write_events
 from lartpc_seg.simulation.config import SimulationConfig
-from lartpc_seg.simulation.event import file_meta, iterate_events
+from lartpc_seg.simulation.event import file_meta, remake_recipe, simulate_event
 from lartpc_seg.simulation.stats import class_summary
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     """Options of the ``simulate`` command."""
-    parser.add_argument("--events", type=int, required=True, help="number of events")
-    parser.add_argument("--seed", type=int, required=True, help="random seed")
+    parser.add_argument("--events", type=int, default=None, help="number of events")
+    parser.add_argument("--seed", type=int, default=None, help="random seed")
     parser.add_argument("--grid", type=int, default=None, help="voxels per side (overrides)")
     parser.add_argument("--out", required=True, help="output event file (.root)")
-    parser.add_argument("--first-event", type=int, default=0, help="number of the first event")
+    parser.add_argument("--first-event", type=int, default=None, help="number of the first event")
     parser.add_argument(
-        "--params", default="{}", help="JSON object of SimulationConfig fields (see its docs)"
+        "--params", default=None, help="JSON object of SimulationConfig fields (see its docs)"
+    )
+    parser.add_argument(
+        "--like",
+        default=None,
+        metavar="FILE",
+        help="remake the events of the simulated FILE from its own meta tree (configuration, "
+        "seed, event numbers); excludes the other options but --out",
     )
 
 
 def config_from_args(args: argparse.Namespace) -> SimulationConfig:
     """The SimulationConfig of ``--params`` with ``--grid`` applied; bad input → InputError."""
     try:
-        params = json.loads(args.params)
+        params = json.loads("{}" if args.params is None else args.params)
     except json.JSONDecodeError as err:
         raise InputError(None, f"--params is not valid JSON ({err})", field="--params") from err
     if not isinstance(params, dict):
@@ -42,25 +49,46 @@ def config_from_args(args: argparse.Namespace) -> SimulationConfig:
         raise InputError(None, str(err), field="--params") from err
 
 
-def run(args: argparse.Namespace) -> int:
-    """Simulate, write the file, print events/s, class fractions and the relabeled fraction."""
+def _plan(args: argparse.Namespace) -> tuple[SimulationConfig, int, list[int]]:
+    """Configuration, seed and event numbers to simulate, from the options or from ``--like``."""
+    options = {"--events": args.events, "--seed": args.seed, "--grid": args.grid}
+    options.update({"--first-event": args.first_event, "--params": args.params})
+    if args.like is not None:
+        given = [name for name, value in options.items() if value is not None]
+        if given:
+            raise InputError(
+                None,
+                f"--like takes everything from the file; drop {', '.join(given)}",
+                field="--like",
+            )
+        return remake_recipe(args.like)
+    for name in ("--events", "--seed"):
+        if options[name] is None:
+            raise InputError(None, f"{name} is required (or --like FILE)", field=name)
     if args.events < 1:
         raise InputError(None, "--events must be at least 1", field="--events")
-    config = config_from_args(args)
+    first = 0 if args.first_event is None else args.first_event
+    return config_from_args(args), args.seed, list(range(first, first + args.events))
+
+
+def run(args: argparse.Namespace) -> int:
+    """Simulate, write the file, print events/s, class fractions and the relabeled fraction."""
+    config, seed, numbers = _plan(args)
     events = []
 
     def produce():
-        for event in iterate_events(config, args.seed, args.events, args.first_event):
+        for k in numbers:
+            event = simulate_event(config, seed, k)
             events.append(SimpleNamespace(label=event.label, relabel=event.relabel))
             yield event
 
     start = time.perf_counter()
-    write_events(args.out, produce(), file_meta(config, args.seed))
+    write_events(args.out, produce(), file_meta(config, seed))
     elapsed = time.perf_counter() - start
     summary = class_summary(events)
     print(
-        f"wrote {args.events} events to {args.out} in {elapsed:.1f} s "
-        f"({args.events / elapsed:.1f} events/s including writing)"
+        f"wrote {len(numbers)} events to {args.out} in {elapsed:.1f} s "
+        f"({len(numbers) / elapsed:.1f} events/s including writing)"
     )
     print(f"voxels per event: {summary['voxels_per_event']:.0f}")
     print(

@@ -34,11 +34,17 @@ def _muon_pdg(rng: np.random.Generator, config: SimulationConfig) -> int:
     return -MUON if rng.random() < config.mu_plus_fraction else MUON
 
 
+#: PDG codes of the ``lepton`` vertex species, drawn evenly.
+LEPTON_PDGS = (ELECTRON, -ELECTRON, MUON, -MUON)
+
+
 def _species_pdg(rng: np.random.Generator, config: SimulationConfig, species: str) -> int:
     if species == "muon":
         return _muon_pdg(rng, config)
     if species == "pion":
         return PION if rng.random() < 0.5 else -PION
+    if species == "lepton":
+        return LEPTON_PDGS[int(rng.integers(len(LEPTON_PDGS)))]
     return {"proton": PROTON, "electron": ELECTRON, "photon": PHOTON, "pi0": PION0}[species]
 
 
@@ -46,12 +52,39 @@ def _uniform(rng: np.random.Generator, bounds: list[float]) -> float:
     return float(rng.uniform(bounds[0], bounds[1]))
 
 
+def vertex_species_counts(
+    config: SimulationConfig, rng: np.random.Generator, n_particles: int
+) -> list[str]:
+    """The species of a vertex's particles, in the order they are made.
+
+    DeepLearnPhysics' ParticleBomb rule: every species with a fewest count in
+    ``vertex_multiplicity`` gets it first; the remaining particles are drawn one by one by
+    ``vertex_species`` weight among the species still below their most (the vertex ends early
+    when none is left).
+    """
+    names = list(config.vertex_species)
+    weights = np.array([config.vertex_species[k] for k in names], np.float64)
+    bounds = [config.vertex_multiplicity.get(k, [0, n_particles]) for k in names]
+    counts = np.array([b[0] for b in bounds], np.int64)
+    most = np.array([b[1] for b in bounds], np.int64)
+    species = [name for name, c in zip(names, counts, strict=True) for _ in range(c)]
+    for _ in range(n_particles - len(species)):
+        open_weights = np.where(counts < most, weights, 0.0)
+        if open_weights.sum() <= 0:
+            break
+        k = int(rng.choice(len(names), p=open_weights / open_weights.sum()))
+        counts[k] += 1
+        species.append(names[k])
+    return species
+
+
 def compose_event(config: SimulationConfig, rng: np.random.Generator) -> list[Primary]:
     """Draw the primaries of one event.
 
     * one vertex, uniform in the cube less ``vertex_margin_vox``, with a number of particles
-      flat in ``vertex_particles``, species drawn from ``vertex_species``, isotropic, each with
-      a flat kinetic energy in its species' range;
+      flat in ``vertex_particles``, species drawn from ``vertex_species`` within
+      ``vertex_multiplicity`` (:func:`vertex_species_counts`), isotropic, each with a flat
+      kinetic energy in its species' range;
     * cosmic-like tracks (muons, or protons with ``cosmic_proton_fraction``), start uniform in
       the cube, isotropic;
     * stopping muons: kinetic energy flat in ``stopping_muon_ke`` (capped so that the range fits
@@ -77,10 +110,7 @@ def compose_event(config: SimulationConfig, rng: np.random.Generator) -> list[Pr
     if n_vertex:
         margin = min(config.vertex_margin_vox * VOXEL_CM, 0.45 * size)
         vertex = rng.uniform(margin, size - margin, 3)
-        names = list(config.vertex_species)
-        weights = np.array([config.vertex_species[k] for k in names], np.float64)
-        for _ in range(n_vertex):
-            species = names[int(rng.choice(len(names), p=weights / weights.sum()))]
+        for species in vertex_species_counts(config, rng, n_vertex):
             pdg = _species_pdg(rng, config, species)
             ke = _uniform(rng, getattr(config, f"{species}_ke"))
             primaries.append(Primary(pdg, ke, vertex.copy(), isotropic(rng, 1)[0]))

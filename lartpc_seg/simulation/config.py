@@ -6,18 +6,20 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from lartpc_seg.constants import CHARGE_SPREAD_VOX, VOXEL_THRESHOLD_MEV
 from lartpc_seg.simulation.voxelize import VOXEL_LABEL_RULES
 
 #: Species a vertex particle can be, with the PDG codes drawn for it (charge chosen evenly,
-#: except muons, whose sign follows ``mu_plus_fraction``).
-VERTEX_SPECIES = ("muon", "pion", "proton", "electron", "photon", "pi0")
+#: except muons, whose sign follows ``mu_plus_fraction``; a ``lepton`` is e−, e+, μ− or μ+
+#: evenly, as the lepton entry of DeepLearnPhysics' MultiPartVertex configurations).
+VERTEX_SPECIES = ("muon", "pion", "proton", "electron", "photon", "pi0", "lepton")
 
 
 @dataclass
 class SimulationConfig:
     """Knobs of the parametrised LArTPC simulation (lengths in voxels, energies in MeV).
 
-    Event composition mimics the DeepLearnPhysics MPV/MPR generator (physics.md §1.2, §4): one
+    Event composition mimics the DeepLearnPhysics MPV/MPR generator (docs/physics.md §7): one
     multi-particle vertex, cosmic-like tracks crossing the volume, and extra muons that stop
     inside it (the Michel enrichment). Every position and direction is uniform/isotropic and
     every kinetic energy flat in its range.
@@ -27,21 +29,25 @@ class SimulationConfig:
     grid : int
         Voxels per side of the cube (3 mm voxels).
     voxel_threshold_mev : float
-        Voxels with less deposited energy are dropped.
+        Voxels with less deposited energy are dropped. Default: three times the energy
+        equivalent of a wire's readout noise (``constants.VOXEL_THRESHOLD_MEV``, 0.040 MeV).
     voxel_label : str
-        Label of a voxel that several particles deposited in: ``priority``, the highest class
-        among them (Michel > delta > shower > MIP > HIP), as the labels of the paper's data
-        (LArCV2 ``SegLabelFiveTypes``), so a δ ray or Michel electron owns every voxel it
-        touches, the track's included; or ``dominant``, the class of the particle that deposited
-        the most energy there.
+        Label of a voxel that several particles deposited in: ``priority`` (default), the
+        highest class (Michel > delta > shower > MIP > HIP) among the particles whose true,
+        unspread deposit points lie in the voxel, as the paper's label maker (Supera with
+        ``UseTruePosition``, LArCV2 ``SegLabelFiveTypes``), and for a voxel only the charge
+        spread reaches, the class of the particle that put the most charge in it; or
+        ``dominant``, the class of that particle for every voxel (docs/physics.md §8).
     delta_min_voxels : int
         A δ ray with fewer voxels of its own (voxels its track did not also deposit in) is
         labelled as the track that emitted it, the rule of DeepLearnPhysics' label maker
         (Supera ``DeltaSize``, default 10): below ~3 MeV a δ electron stays inside the track's
         1-2-voxel width. 0 (default) keeps every δ ray above ``delta_cut_mev`` as delta.
     transverse_sigma_vox : float
-        Gaussian spread (per axis, voxels) of every deposit point: diffusion, which makes tracks
-        1–2 voxels wide (physics.md §5).
+        Gaussian spread (per axis, voxels) of the charge of every deposit point: transverse
+        diffusion over a 1 m drift (``constants.CHARGE_SPREAD_VOX``, 0.29 voxel), which makes
+        tracks 1–2 voxels wide (docs/physics.md §8). Labels come from the
+        unspread points (``voxel_label``).
     step_mm : float
         Tracking step of charged particles.
     landau_sigma : float
@@ -57,10 +63,16 @@ class SimulationConfig:
     vertex_particles : [int, int]
         Inclusive range of the number of vertex particles.
     vertex_species : dict of str to float
-        Relative weights of the vertex species (keys from ``VERTEX_SPECIES``).
+        Relative weights of the vertex species (keys from ``VERTEX_SPECIES``). The order of
+        the keys is the order of the draw.
+    vertex_multiplicity : dict of str to [int, int]
+        Fewest and most particles of a species per vertex, as DeepLearnPhysics' ParticleBomb
+        (``NumRange``): every species first gets its fewest, the rest of the vertex's particles
+        are drawn by weight among the species below their most. Species not named are
+        unlimited; {} (default) draws every particle by weight.
     vertex_margin_vox : float
         Distance of the vertex from the faces of the cube.
-    muon_ke, pion_ke, proton_ke, electron_ke, photon_ke, pi0_ke : [float, float]
+    muon_ke, pion_ke, proton_ke, electron_ke, photon_ke, pi0_ke, lepton_ke : [float, float]
         Kinetic-energy ranges of the vertex species.
     cosmic_tracks : [int, int]
         Inclusive range of cosmic-like tracks (start anywhere in the cube, isotropic).
@@ -80,19 +92,18 @@ class SimulationConfig:
     mu_plus_fraction : float
         Fraction of μ+ among all muons (μ+ always yields a Michel electron, μ− 26 % of the time).
     capture_photons : [int, int]
-        γ rays emitted where a μ− is captured (the other 74 %), drawn uniformly in the range:
-        de-excitation of the ⁴⁰Cl* nucleus and capture of the emitted neutrons on ⁴⁰Ar give a few
-        MeV of γ rays (physics.md §3: "a few MeV γ / neutron-like blips, label Shower"). Their
-        Compton blobs near a muon's end look like a Michel electron's bremsstrahlung photons but
-        are Shower in both label sets. Default [0, 0] (none, as the original study's note
-        leaves optional).
+        γ rays emitted where a μ− is captured (the other 74 %) or a stopped π− is absorbed,
+        drawn uniformly in the range: de-excitation of the residual nucleus and capture of the
+        emitted neutrons on ⁴⁰Ar give a few MeV of γ rays (docs/physics.md §6). Their Compton
+        blobs near a track's end look like a Michel electron's bremsstrahlung photons but are
+        Shower in both label sets. Default [0, 0] (none).
     capture_photon_mev : [float, float]
         Energy range of each capture γ, MeV (uniform; an approximation of the line spectrum).
     ambient_photons : [int, int]
         γ rays born anywhere in the cube (uniform position, isotropic), drawn uniformly in the
         range: a stand-in for the low-energy γ activity of a cosmic-ray-exposed detector, such
-        as the 6.1 MeV cascades of neutrons captured on ⁴⁰Ar (physics.md §4: "neutron-like
-        blips, label Shower"); their number is a choice of the study, not a measured rate.
+        as the 6.1 MeV cascades of neutrons captured on ⁴⁰Ar (docs/physics.md §7, a knob); their
+        number is a choice of the study, not a measured rate.
         Their Compton blobs are Shower in both label sets and, unlike the capture γ rays, bear
         no relation to where a muon stopped or whether it decayed. Default [0, 0].
     ambient_photon_mev : [float, float]
@@ -101,10 +112,10 @@ class SimulationConfig:
     """
 
     grid: int = 192
-    voxel_threshold_mev: float = 0.02
+    voxel_threshold_mev: float = VOXEL_THRESHOLD_MEV
     voxel_label: str = "priority"
     delta_min_voxels: int = 0
-    transverse_sigma_vox: float = 0.4
+    transverse_sigma_vox: float = float(CHARGE_SPREAD_VOX)
     step_mm: float = 0.6
     landau_sigma: float = 0.6
     delta_cut_mev: float = 1.0
@@ -122,6 +133,7 @@ class SimulationConfig:
             "pi0": 0.3,
         }
     )
+    vertex_multiplicity: dict[str, list[int]] = field(default_factory=dict)
     vertex_margin_vox: float = 10.0
     muon_ke: list[float] = field(default_factory=lambda: [20.0, 500.0])
     pion_ke: list[float] = field(default_factory=lambda: [20.0, 500.0])
@@ -129,6 +141,7 @@ class SimulationConfig:
     electron_ke: list[float] = field(default_factory=lambda: [10.0, 400.0])
     photon_ke: list[float] = field(default_factory=lambda: [10.0, 400.0])
     pi0_ke: list[float] = field(default_factory=lambda: [10.0, 200.0])
+    lepton_ke: list[float] = field(default_factory=lambda: [50.0, 800.0])
     cosmic_tracks: list[int] = field(default_factory=lambda: [4, 9])
     cosmic_proton_fraction: float = 0.15
     cosmic_muon_ke: list[float] = field(default_factory=lambda: [100.0, 2000.0])
@@ -186,6 +199,22 @@ class SimulationConfig:
         weights = list(self.vertex_species.values())
         if any(w < 0 for w in weights) or (self.vertex_particles[1] > 0 and sum(weights) <= 0):
             raise ValueError("SimulationConfig.vertex_species weights must be >= 0, not all 0")
+        for name, bounds in self.vertex_multiplicity.items():
+            if name not in self.vertex_species:
+                raise ValueError(
+                    f"SimulationConfig.vertex_multiplicity: '{name}' is not in vertex_species"
+                )
+            if len(bounds) != 2 or not 0 <= bounds[0] <= bounds[1]:
+                raise ValueError(
+                    f"SimulationConfig.vertex_multiplicity['{name}'] must be [fewest, most] with "
+                    f"0 <= fewest <= most, got {bounds}"
+                )
+        fewest = sum(b[0] for b in self.vertex_multiplicity.values())
+        if self.vertex_particles[1] > 0 and fewest > self.vertex_particles[0]:
+            raise ValueError(
+                f"SimulationConfig.vertex_multiplicity asks for at least {fewest} particles, more "
+                f"than vertex_particles allows ({self.vertex_particles[0]})"
+            )
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> SimulationConfig:
@@ -211,10 +240,15 @@ class SimulationConfig:
                 if not isinstance(value, (list, tuple)):
                     raise ValueError(f"SimulationConfig.{key} must be a list [low, high]")
                 values[key] = [type(default[0])(v) for v in value]
-            elif isinstance(default, dict):
+            elif isinstance(default, dict) or key == "vertex_multiplicity":
                 if not isinstance(value, dict):
                     raise ValueError(f"SimulationConfig.{key} must be a mapping")
-                values[key] = {str(k): float(v) for k, v in value.items()}
+                if key == "vertex_multiplicity":
+                    if any(not isinstance(v, (list, tuple)) for v in value.values()):
+                        raise ValueError(f"SimulationConfig.{key} values must be [fewest, most]")
+                    values[key] = {str(k): [int(x) for x in v] for k, v in value.items()}
+                else:
+                    values[key] = {str(k): float(v) for k, v in value.items()}
             else:
                 try:
                     values[key] = type(default)(value)

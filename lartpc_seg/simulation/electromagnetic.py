@@ -21,7 +21,7 @@ PAIR_THRESHOLD_MEV = 2.0 * ELECTRON_MASS_MEV
 
 
 def attenuation_length_cm(energy_mev: np.ndarray) -> np.ndarray:
-    """Photon attenuation length in LAr (cm), log-interpolated in the physics.md table."""
+    """Photon attenuation length in LAr (cm), log-interpolated (table: docs/physics.md §5)."""
     return np.interp(np.log(np.maximum(energy_mev, 1e-6)), _LOG_E, PHOTON_ATTENUATION_CM)
 
 

@@ -152,14 +152,99 @@ def electron_range_table() -> RangeTable:
     return RangeTable.build(electron_collision_dedx, ke_min_mev=1e-3, ke_max_mev=1e4)
 
 
-def highland_theta0(p_mev: np.ndarray, beta: np.ndarray, step_cm: np.ndarray) -> np.ndarray:
-    """Highland multiple-scattering width θ0 (rad, plane-projected) of a step of length step_cm.
+def highland_theta0(p_mev: np.ndarray, beta: np.ndarray, length_cm: np.ndarray) -> np.ndarray:
+    """Highland width θ0 (rad, plane-projected) of a path of length ``length_cm`` at fixed p.
 
-    θ0 = 13.6 MeV/(βcp) √(x/X0) (1 + 0.038 ln(x/X0)) (PDG), with charge 1.
+    θ0 = 13.6 MeV/(βcp) √(x/X0) (1 + 0.038 ln(x/(X0 β²))), charge 1 (PDG RPP, "Passage of
+    particles through matter", multiple scattering, with the Lynch–Dahl log argument). The
+    formula holds for the whole path only: it is not additive over the steps of a path.
     """
-    t = np.maximum(step_cm, 1e-9) / LAR_RADIATION_LENGTH_CM
-    return (
-        HIGHLAND_MEV / (beta * p_mev) * np.sqrt(t) * np.maximum(1.0 + HIGHLAND_LOG * np.log(t), 0.0)
+    t = np.maximum(length_cm, 1e-12) / LAR_RADIATION_LENGTH_CM
+    log_term = np.maximum(1.0 + HIGHLAND_LOG * np.log(t / beta**2), 0.0)
+    return HIGHLAND_MEV / (beta * p_mev) * np.sqrt(t) * log_term
+
+
+@dataclass(frozen=True)
+class ScatteringPath:
+    """What multiple scattering remembers of the path travelled so far (all 0 at the start).
+
+    Attributes
+    ----------
+    inv_p2 : float
+        ∫ ds / (X0 (βcp)²) over the path, MeV⁻²: the Highland width without its log term.
+    inv_beta2 : float
+        ∫ ds / (X0 β²) over the path: the argument of the log term.
+    applied : float
+        Variance (rad²) of the kicks already applied to the current direction; it lags θ0² of
+        the path by the kicks still to come.
+    """
+
+    inv_p2: float = 0.0
+    inv_beta2: float = 0.0
+    applied: float = 0.0
+
+
+def highland_variance(inv_p2: np.ndarray, inv_beta2: np.ndarray) -> np.ndarray:
+    """θ0² (rad²) of a path with the integrals of :class:`ScatteringPath` (0 for no path)."""
+    inv_p2, inv_beta2 = np.asarray(inv_p2, np.float64), np.asarray(inv_beta2, np.float64)
+    safe = np.maximum(inv_beta2, 1e-300)
+    log_term = np.where(inv_beta2 > 0, np.maximum(1.0 + HIGHLAND_LOG * np.log(safe), 0.0), 0.0)
+    return HIGHLAND_MEV**2 * inv_p2 * log_term**2
+
+
+def scattering_widths(
+    p_mev: np.ndarray, beta: np.ndarray, step_cm: np.ndarray, path: ScatteringPath
+) -> tuple[np.ndarray, np.ndarray]:
+    """Widths of each step's scattering kick, so that the variances add up to Highland's θ0².
+
+    The Highland width of the accumulated path, θ0²(s) = 13.6² A(s) (1 + 0.038 ln B(s))² with
+    A = ∫ ds/(X0 (βcp)²) and B = ∫ ds/(X0 β²), is the PDG formula for the whole path when p is
+    constant and its usual extension when p falls along the path (the momentum enters through
+    the integral, the log term through the total thickness). The kick after step ``i`` gets the
+    width √(θ0²(s_i) − θ0²(s_i−1)), so the projected angle after any path length has the
+    Highland width of that length, whatever the step size.
+
+    Parameters
+    ----------
+    p_mev, beta, step_cm : (n,) float
+        Momentum, β and length of each step.
+    path : ScatteringPath
+        The path before the first step.
+
+    Returns
+    -------
+    widths : (n,) float
+        Plane-projected width of the kick after each step, rad.
+    variance : (n,) float
+        θ0² of the path at the end of each step, rad².
+    """
+    x = np.asarray(step_cm, np.float64) / LAR_RADIATION_LENGTH_CM
+    inv_p2 = path.inv_p2 + np.cumsum(x / (beta * p_mev) ** 2)
+    inv_beta2 = path.inv_beta2 + np.cumsum(x / beta**2)
+    var = highland_variance(inv_p2, inv_beta2)
+    before = np.concatenate([[path.applied], var[:-1]])
+    return np.sqrt(np.maximum(var - before, 0.0)), var
+
+
+def scattering_path_after(
+    path: ScatteringPath,
+    p_mev: np.ndarray,
+    beta: np.ndarray,
+    step_cm: np.ndarray,
+    variance: np.ndarray,
+    m: int,
+) -> ScatteringPath:
+    """The path after the first ``m`` steps of a walk whose kicks up to step m-2 were applied.
+
+    A walk's direction during step ``i`` carries the kicks of steps 0..i-1 (see
+    ``geometry.scattering_walk``), so a walk cut after step m-1 leaves the kick of that step
+    to the next walk, whose first kick makes it up.
+    """
+    x = np.asarray(step_cm[:m], np.float64) / LAR_RADIATION_LENGTH_CM
+    return ScatteringPath(
+        inv_p2=path.inv_p2 + float(np.sum(x / (beta[:m] * p_mev[:m]) ** 2)),
+        inv_beta2=path.inv_beta2 + float(np.sum(x / beta[:m] ** 2)),
+        applied=float(variance[m - 2]) if m > 1 else path.applied,
     )
 
 

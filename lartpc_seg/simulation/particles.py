@@ -8,7 +8,7 @@ from lartpc_seg.io.events import ParticleTable
 from lartpc_seg.labels import Label, Process, particle_class
 
 #: Processes by which an electromagnetic cascade makes particles. Their deposits carry the label
-#: of the particle that started the cascade (study.md §1: a Michel electron's bremsstrahlung
+#: of the particle that started the cascade (docs/study.md §1: a Michel electron's bremsstrahlung
 #: photons and their Compton electrons are Michel in the original labels).
 EM_CASCADE_PROCESSES = frozenset(
     {Process.eBrem, Process.compt, Process.conv, Process.phot, Process.eIoni, Process.annihil}

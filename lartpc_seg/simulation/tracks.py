@@ -1,6 +1,7 @@
 """Tracking of one charged particle through liquid argon, vectorised over its steps.
 
-A heavy particle (μ, π, p) follows its CSDA range with Highland multiple scattering, deposits
+A heavy particle (μ, π, p) follows its CSDA range with multiple scattering whose accumulated
+width is Highland's for the path travelled (:func:`scattering_widths`), deposits
 its restricted loss with Landau-like fluctuations, and emits δ rays above a cut at the PDG rate.
 An electron loses energy by collision (same treatment) and emits bremsstrahlung photons; it is
 tracked in segments that end at each emission. Lengths in cm, energies in MeV.
@@ -16,14 +17,16 @@ from lartpc_seg.constants import ELECTRON_MASS_MEV
 from lartpc_seg.simulation.electromagnetic import brems_rate_per_cm, sample_brems_energy
 from lartpc_seg.simulation.energy_loss import (
     RangeTable,
+    ScatteringPath,
     bethe_dedx,
     delta_loss_per_cm,
     delta_rate_per_cm,
-    highland_theta0,
     kinematics,
     landau_factors,
     max_energy_transfer,
     sample_delta_energies,
+    scattering_path_after,
+    scattering_widths,
 )
 from lartpc_seg.simulation.geometry import deflect, scattering_walk
 
@@ -139,7 +142,8 @@ def track_heavy(
     ke_start, ke_end, step, ranged_out = _steps(table, ke_mev, medium.step_cm, max_len)
     ke_mid = 0.5 * (ke_start + ke_end)
     p, beta, _ = kinematics(ke_mid, mass_mev)
-    dirs = scattering_walk(rng, direction, highland_theta0(p, beta, step))
+    widths, _ = scattering_widths(p, beta, step, ScatteringPath())
+    dirs = scattering_walk(rng, direction, widths)
     ends = start + np.cumsum(dirs * step[:, None], axis=0)
     out = medium.first_outside(ends)
     m = min(out + 1, len(step))
@@ -201,12 +205,14 @@ def track_electron(
     points, energies = [], []
     ph_start, ph_ke, ph_dir = [], [], []
     stopped = False
+    path = ScatteringPath()
     while True:
         max_len = medium.step_cm * _MAX_SEGMENT_STEPS
         ke_start, ke_end, step, ranged_out = _steps(table, ke, medium.step_cm, max_len)
         ke_mid = 0.5 * (ke_start + ke_end)
         p, beta, _ = kinematics(ke_mid, ELECTRON_MASS_MEV)
-        dirs = scattering_walk(rng, d, highland_theta0(p, beta, step))
+        widths, variance = scattering_widths(p, beta, step, path)
+        dirs = scattering_walk(rng, d, widths)
         ends = pos + np.cumsum(dirs * step[:, None], axis=0)
         n = len(step)
         rate = np.where(ke_mid > kmin, brems_rate_per_cm(ke_mid, kmin, medium.brems_scale), 0.0)
@@ -217,6 +223,7 @@ def track_electron(
         energies.append((ke_start - ke_end)[:m] * landau_factors(rng, m, medium.landau_sigma))
         points.append(ends[:m] - 0.5 * step[:m, None] * dirs[:m])
         pos, d = ends[m - 1], dirs[m - 1]
+        path = scattering_path_after(path, p, beta, step, variance, m)
         if out < n and out <= emit:
             break
         if emit < n:

@@ -17,7 +17,9 @@ from lartpc_seg.constants import (
     BREMS_LOSS_SCALE,
     ELECTRON_MASS_MEV,
     MUON_MASS_MEV,
+    NUCLEON_SEPARATION_MEV,
     PION0_MASS_MEV,
+    PION_ABSORPTION_PP_PROBABILITY,
     PION_DECAY_MUON_KE_MEV,
     PION_MASS_MEV,
     PROTON_MASS_MEV,
@@ -25,7 +27,11 @@ from lartpc_seg.constants import (
 )
 from lartpc_seg.labels import Process
 from lartpc_seg.simulation.config import SimulationConfig
-from lartpc_seg.simulation.decay import michel_kinetic_energy, mu_minus_decays
+from lartpc_seg.simulation.decay import (
+    bound_michel_kinetic_energy,
+    michel_kinetic_energy,
+    mu_minus_decays,
+)
 from lartpc_seg.simulation.electromagnetic import (
     attenuation_length_cm,
     pair_fraction,
@@ -203,13 +209,17 @@ class Transport:
 
     # --- decays ---------------------------------------------------------------------------------
     def _decay_at_rest(self, pid: int, pdg: int, at: np.ndarray) -> None:
-        """μ+ → e+ always; μ− → e− with probability 0.26, else capture (with its γ rays, see
-        ``SimulationConfig.capture_photons``); π+ → μ+ ν."""
+        """μ+ → e+ (free Michel spectrum) always; μ− → e− with probability 0.26 (bound
+        spectrum), else capture (with its γ rays, see ``SimulationConfig.capture_photons``);
+        π+ → μ+ ν; π− absorbed by the nucleus (:meth:`_absorb_pion`)."""
         if pdg == MUON and not mu_minus_decays(self.rng):
             self._capture_photons(pid, at)
         elif pdg == -MUON or pdg == MUON:
             process = Process.Decay if pdg == -MUON else Process.muMinusCaptureAtRest
-            ke = michel_kinetic_energy(self.rng, 1)
+            if pdg == -MUON:
+                ke = michel_kinetic_energy(self.rng, 1)
+            else:
+                ke = bound_michel_kinetic_energy(self.rng, 1)
             self.add(
                 -ELECTRON if pdg == -MUON else ELECTRON,
                 pid,
@@ -220,9 +230,25 @@ class Transport:
             )
         elif pdg == PION:
             self.add(-MUON, pid, Process.Decay, PION_DECAY_MUON_KE_MEV, at, isotropic(self.rng, 1))
+        elif pdg == -PION:
+            self._absorb_pion(pid, at)
 
-    def _capture_photons(self, pid: int, at: np.ndarray) -> None:
-        """γ rays of a μ− nuclear capture, isotropic from the stopping point (label Shower)."""
+    def _absorb_pion(self, pid: int, at: np.ndarray) -> None:
+        """A stopped π− absorbed on a nucleon pair (Geant4 Physics Reference Manual, "Pion
+        absorption at rest"): the pair shares m_π less two separation energies back to back.
+        On a pp pair (probability 0.088, constants) a proton and a neutron leave, on a pn pair
+        two neutrons; neutrons are not simulated. The residual nucleus de-excites with the γ
+        rays of ``capture_photons`` (label Shower), as after μ− capture."""
+        if self.rng.random() < PION_ABSORPTION_PP_PROBABILITY:
+            share = 0.5 * (PION_MASS_MEV - 2.0 * NUCLEON_SEPARATION_MEV)
+            ke = share * self.rng.uniform(0.5, 1.5)
+            self.add(PROTON, pid, Process.hadronic, ke, at, isotropic(self.rng, 1))
+        self._capture_photons(pid, at, Process.hadronic)
+
+    def _capture_photons(
+        self, pid: int, at: np.ndarray, process: Process = Process.muMinusCaptureAtRest
+    ) -> None:
+        """γ rays of a nuclear capture, isotropic from the stopping point (label Shower)."""
         low, high = self.config.capture_photons
         n = int(self.rng.integers(low, high + 1))
         if n == 0:
@@ -231,7 +257,7 @@ class Transport:
         self.add(
             PHOTON,
             pid,
-            Process.muMinusCaptureAtRest,
+            process,
             self.rng.uniform(e_low, e_high, n),
             np.repeat(np.asarray(at, dtype=float).reshape(1, 3), n, axis=0),
             isotropic(self.rng, n),

@@ -1,4 +1,4 @@
-"""Deposit points → unique voxels: diffusion, summing, dominant particle, label, threshold."""
+"""Deposit points → unique voxels: charge spread, summing, dominant particle, label, threshold."""
 
 from __future__ import annotations
 
@@ -6,13 +6,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lartpc_seg.ancestry import nearest_ancestor
 from lartpc_seg.labels import Label
 
 #: Rules for the label of a voxel that several particles deposited in (``SimulationConfig.
-#: voxel_label``). ``priority``: the highest class of any of them (Michel > delta > shower >
-#: MIP > HIP), the rule of the labels of the paper's data (LArCV2 ``SegLabelFiveTypes``,
-#: "prioritize higher class values"); ``dominant``: the class of the particle that deposited
-#: the most energy.
+#: voxel_label``). ``priority``: the highest class among the particles whose true (unspread)
+#: deposit points lie in the voxel (Michel > delta > shower > MIP > HIP), as the paper's label
+#: maker (Supera with ``UseTruePosition``, LArCV2 ``SegLabelFiveTypes``: "prioritize higher
+#: class values"); a voxel that only the charge spread reaches takes the class of the particle
+#: that put the most charge in it. ``dominant``: every voxel the class of the particle that put
+#: the most charge in it.
 VOXEL_LABEL_RULES = ("priority", "dominant")
 
 
@@ -32,6 +35,12 @@ class Voxels:
         Class of each voxel under the overlap rule.
     edep : (P,) float64
         Energy each particle deposited inside the volume (before the threshold), MeV.
+    true_voxel : (N,) bool
+        Whether a true (unspread) deposit point lies in the voxel.
+    pair_voxel, pair_part : (Q,) int64
+        Row (into ``coords``) and particle of every (voxel, particle) pair of the charge.
+    pair_energy : (Q,) float64
+        Charge that particle put in that voxel, MeV.
     """
 
     coords: np.ndarray
@@ -39,6 +48,10 @@ class Voxels:
     part: np.ndarray
     label: np.ndarray
     edep: np.ndarray
+    true_voxel: np.ndarray
+    pair_voxel: np.ndarray
+    pair_part: np.ndarray
+    pair_energy: np.ndarray
 
 
 def voxelize(
@@ -54,13 +67,14 @@ def voxelize(
     particle_parent: np.ndarray | None = None,
     delta_min_voxels: int = 0,
 ) -> Voxels:
-    """Diffuse, voxelise and sum the deposit points of one event.
+    """Spread, voxelise and sum the deposit points of one event; label the voxels.
 
-    Every point is moved by an isotropic gaussian offset of ``sigma_vox`` voxels per axis
-    (transverse diffusion, physics.md §5), then its energy goes to the voxel it falls in.
-    Points outside the cube are dropped, deposits are summed per voxel, the voxel's particle is
-    the one with the largest summed share, its label follows ``rule`` (``VOXEL_LABEL_RULES``),
-    and voxels below ``threshold_mev`` are dropped.
+    The charge of every point is moved by an isotropic gaussian offset of ``sigma_vox`` voxels
+    per axis (docs/physics.md §8), then goes to the voxel it falls in. Points
+    outside the cube are dropped, charge is summed per voxel, the voxel's particle is the one
+    with the largest summed share, and voxels below ``threshold_mev`` are dropped. Labels
+    follow ``rule`` (``VOXEL_LABEL_RULES``): with ``priority`` a voxel holding true deposit
+    points takes the highest class among their particles, any other its dominant particle's.
 
     Parameters
     ----------
@@ -95,9 +109,13 @@ def voxelize(
     if delta_min_voxels > 0 and particle_parent is None:
         raise ValueError("delta_min_voxels > 0 needs particle_parent")
     n_particles = max(len(particle_label), 1)
+    true_idx = np.floor(points_vox).astype(np.int64)
     if sigma_vox > 0:
         points_vox = points_vox + rng.normal(0.0, sigma_vox, points_vox.shape)
     idx = np.floor(points_vox).astype(np.int64)
+    true_inside = ((true_idx >= 0) & (true_idx < grid)).all(axis=1) & (energy_mev > 0)
+    true_key = (true_idx[:, 0] * grid + true_idx[:, 1]) * grid + true_idx[:, 2]
+    true_key, true_particle = true_key[true_inside], particle[true_inside].astype(np.int64)
     inside = ((idx >= 0) & (idx < grid)).all(axis=1) & (energy_mev > 0)
     idx, energy, particle = idx[inside], energy_mev[inside], particle[inside].astype(np.int64)
     edep = np.bincount(particle, weights=energy, minlength=n_particles)
@@ -121,11 +139,17 @@ def voxelize(
             pair_part[kept_pair],
             delta_min_voxels,
         )
-    if rule == "priority":
-        label = np.maximum.reduceat(particle_label[pair_part], first) if len(first) else dominant
-    else:
-        label = particle_label[dominant]
+    label = particle_label[dominant]
+    true_voxel = np.zeros(len(voxel_key), bool)
+    if len(true_key) and len(voxel_key):
+        true_keys, true_label = _priority_labels(true_key, particle_label[true_particle])
+        at = np.minimum(np.searchsorted(true_keys, voxel_key), len(true_keys) - 1)
+        true_voxel = true_keys[at] == voxel_key
+        if rule == "priority":
+            label = np.where(true_voxel, true_label[at], label)
     voxel_key = voxel_key[keep]
+    pair_row = np.repeat(np.cumsum(keep) - 1, np.diff(np.append(first, len(pair_key))))
+    kept_pairs = np.repeat(keep, np.diff(np.append(first, len(pair_key))))
     coords = np.stack(
         [voxel_key // (grid * grid), (voxel_key // grid) % grid, voxel_key % grid], axis=1
     )
@@ -135,7 +159,19 @@ def voxelize(
         part=dominant[keep].astype(np.int32),
         label=np.asarray(label)[keep].astype(np.int8),
         edep=edep,
+        true_voxel=true_voxel[keep],
+        pair_voxel=pair_row[kept_pairs],
+        pair_part=pair_part[kept_pairs],
+        pair_energy=pair_energy[kept_pairs],
     )
+
+
+def _priority_labels(keys: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted unique voxel keys and the highest label among the points of each."""
+    order = np.argsort(keys, kind="stable")
+    keys, labels = keys[order], labels[order]
+    unique, first = np.unique(keys, return_index=True)
+    return unique, np.maximum.reduceat(labels, first)
 
 
 def delta_groups(particle_label: np.ndarray, particle_parent: np.ndarray) -> np.ndarray:
@@ -161,13 +197,8 @@ def delta_groups(particle_label: np.ndarray, particle_parent: np.ndarray) -> np.
     has_parent = parent >= 0
     parent_is_delta = np.zeros_like(is_delta)
     parent_is_delta[has_parent] = is_delta[parent[has_parent]]
-    up = np.where(is_delta & parent_is_delta, parent, np.arange(len(parent)))
-    while True:
-        nxt = up[up]
-        if np.array_equal(nxt, up):
-            break
-        up = nxt
-    return np.where(is_delta, up, -1)
+    root = nearest_ancestor(parent, is_delta & ~parent_is_delta)
+    return np.where(is_delta, root, -1)
 
 
 def merged_delta_labels(

@@ -15,18 +15,13 @@ import time
 
 import torch
 
+from lartpc_seg.device import select_device
 from lartpc_seg.errors import InputError
 from lartpc_seg.models import UResNetConfig
 from lartpc_seg.train.data import EventStore
-from lartpc_seg.train.loop import (
-    Trainer,
-    TrainingInterrupted,
-    TrainOptions,
-    TrainSetup,
-    WorkerLost,
-    digest_files,
-    select_device,
-)
+from lartpc_seg.train.interrupts import TrainingInterrupted, WorkerLost
+from lartpc_seg.train.loop import Trainer
+from lartpc_seg.train.setup import TrainOptions, TrainSetup, digest_files
 
 
 def _json_object(text: str, what: str) -> dict:
@@ -52,7 +47,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--class-weights",
         action="store_true",
-        help="per-event class weights w_c = N / (K N_c) (study.md §4)",
+        help="per-event class weights w_c = N / (K N_c) (docs/study.md §4)",
     )
     parser.add_argument("--model", default="{}", help="JSON object: the config's model section")
     parser.add_argument(

@@ -1,16 +1,11 @@
-"""The training loop: Adam, periodic validation, CSV log, checkpoints, resume, signals."""
+"""The training loop: Adam steps, periodic validation, logging, checkpoints and resume."""
 
 from __future__ import annotations
 
-import csv
-import hashlib
-import json
 import math
-import signal
 import sys
 import time
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -19,205 +14,22 @@ import torch
 
 from lartpc_seg.errors import InputError
 from lartpc_seg.io.atomic import atomic_path, remove_stale_temporaries
-from lartpc_seg.io.digest import file_sha256
 from lartpc_seg.labels import NUM_CLASSES, Label
-from lartpc_seg.models import UResNetConfig, build_uresnet
+from lartpc_seg.models import build_uresnet
 from lartpc_seg.train.checkpoint import load_checkpoint, save_checkpoint
 from lartpc_seg.train.data import Batch, EventStore, augmentation_rngs, batch_indices
+from lartpc_seg.train.interrupts import (
+    StopRequest,
+    TrainingInterrupted,
+    WorkerLost,
+    communication_error,
+)
+from lartpc_seg.train.log import append_row, start_log
 from lartpc_seg.train.loss import segmentation_loss
-from lartpc_seg.train.schedule import SCHEDULES, learning_rate
+from lartpc_seg.train.schedule import learning_rate
+from lartpc_seg.train.setup import TrainSetup
 from lartpc_seg.train.sync_batchnorm import convert_batchnorm
 from lartpc_seg.version import code_version
-
-#: Columns of the CSV training log (read by ``python -m analysis curves``).
-LOG_COLUMNS = [
-    "iteration",
-    "phase",
-    "loss",
-    "acc_HIP",
-    "acc_MIP",
-    "acc_shower",
-    "acc_delta",
-    "acc_michel",
-    "events_per_s",
-]
-
-
-@dataclass
-class TrainOptions:
-    """Options of one training (the config's ``train`` section without ``variants``).
-
-    Attributes
-    ----------
-    iterations : int
-        Optimiser steps.
-    batch_size : int
-        Events per step on one worker.
-    global_batch : int or None
-        Events per step over all workers; ``batch_size × workers`` when None.
-    workers : int
-        Data-parallel workers (informational here; the launcher sets the world size).
-    lr : float
-        Adam (peak) learning rate.
-    lr_schedule : {"constant", "cosine"}
-        How the rate evolves after the warm-up (study.md §3 uses a constant rate; a cosine decay
-        to zero converges in fewer steps), see :func:`~lartpc_seg.train.schedule.learning_rate`.
-    warmup : int
-        Steps of linear warm-up of the learning rate.
-    augment : bool
-        Random 90° rotations and flips of each training event.
-    validate_every, checkpoint_every, log_every : int
-        Intervals, in steps.
-    val_events : int
-        Validation events used at each validation.
-    threads : int
-        CPU threads of each worker.
-    gpu : bool
-        Whether the executor was asked for a GPU (the device is chosen by availability).
-    """
-
-    iterations: int = 1500
-    batch_size: int = 4
-    global_batch: int | None = None
-    workers: int = 1
-    lr: float = 1e-3
-    lr_schedule: str = "constant"
-    warmup: int = 0
-    augment: bool = True
-    validate_every: int = 250
-    checkpoint_every: int = 250
-    log_every: int = 25
-    val_events: int = 100
-    threads: int = 1
-    gpu: bool = False
-
-    def __post_init__(self) -> None:
-        if self.lr_schedule not in SCHEDULES:
-            raise ValueError(f"unknown lr_schedule {self.lr_schedule!r}; known: {list(SCHEDULES)}")
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> TrainOptions:
-        """Build from a mapping, naming any unknown key."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ValueError(f"unknown training option(s) {unknown}; known: {sorted(known)}")
-        return cls(**d)
-
-    def trajectory(self) -> dict[str, Any]:
-        """The options that change the sequence of weights (part of the fingerprint).
-
-        The others (intervals, threads and, with a constant rate, ``iterations``) do not, so a
-        training can be resumed and extended across changes of them. A decaying schedule
-        depends on the total number of steps, which then belongs to the trajectory.
-        """
-        keys = list(TRAJECTORY_OPTIONS)
-        if self.lr_schedule != "constant":
-            keys.append("iterations")
-        return {k: getattr(self, k) for k in keys}
-
-
-#: The options that always change the sequence of weights (see :meth:`TrainOptions.trajectory`).
-TRAJECTORY_OPTIONS = ("batch_size", "global_batch", "lr", "lr_schedule", "warmup", "augment")
-
-
-@dataclass
-class TrainSetup:
-    """Everything that determines a training's result (its fingerprint)."""
-
-    train_files: list[str]
-    val_files: list[str]
-    labels: str
-    class_weights: bool
-    model: UResNetConfig
-    options: TrainOptions
-    seed: int
-    train_digests: dict[str, str] = field(default_factory=dict)
-
-    def fingerprint(self) -> str:
-        """A digest of the setup: a checkpoint resumes only a training with the same one."""
-        d = {
-            "train": self.train_digests,
-            "labels": self.labels,
-            "class_weights": self.class_weights,
-            "model": asdict(self.model),
-            "options": self.options.trajectory(),
-            "seed": self.seed,
-        }
-        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()
-
-
-class _StopRequest:
-    """Turns SIGTERM/SIGINT into a flag checked between steps, so a checkpoint can be written."""
-
-    def __init__(self) -> None:
-        self.signum: int | None = None
-        self._previous: dict[int, Any] = {}
-
-    def __enter__(self) -> _StopRequest:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            self._previous[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def _handle(self, signum: int, frame: object) -> None:
-        self.signum = signum
-
-    def __exit__(self, *exc: object) -> None:
-        for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
-
-
-class TrainingInterrupted(Exception):
-    """Training stopped by a signal after writing a checkpoint."""
-
-    def __init__(self, signum: int, iteration: int) -> None:
-        self.signum = signum
-        self.iteration = iteration
-        super().__init__(
-            f"stopped by signal {signal.Signals(signum).name} at iteration {iteration}; "
-            "checkpoint written, rerun to resume"
-        )
-
-
-class WorkerLost(Exception):
-    """A collective failed: another worker died or hung (distributed training only)."""
-
-    def __init__(
-        self, rank: int, iteration: int, checkpoint: int | None, cause: BaseException
-    ) -> None:
-        self.rank = rank
-        self.iteration = iteration
-        self.checkpoint = checkpoint
-        first_line = str(cause).strip().splitlines()[0] if str(cause).strip() else ""
-        resume = (
-            f"a rerun resumes from the checkpoint of iteration {checkpoint}"
-            if checkpoint is not None
-            else "no checkpoint written yet, a rerun starts from scratch"
-        )
-        super().__init__(
-            f"worker {rank} lost contact with another worker at iteration {iteration + 1} "
-            f"(another worker died or hung; see the launcher's report of the failed rank): "
-            f"{type(cause).__name__}: {first_line}; {resume}"
-        )
-
-
-#: Words of the errors raised by gloo and NCCL when a peer is gone.
-_COMMUNICATION_WORDS = ("gloo", "nccl", "connection", "peer", "timed out", "timeout")
-
-
-def _communication_error(err: RuntimeError) -> bool:
-    """Whether ``err`` comes from a failed collective rather than a bug of this process."""
-    if isinstance(err, torch.distributed.DistError):
-        return True
-    text = str(err).lower()
-    return any(word in text for word in _COMMUNICATION_WORDS)
-
-
-def select_device(requested: str | None = None) -> torch.device:
-    """CUDA when available (or requested), else the CPU."""
-    if requested:
-        return torch.device(requested)
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 class Trainer:
@@ -360,24 +172,12 @@ class Trainer:
 
     def _open_log(self) -> None:
         """Keep the running log's rows up to the resumed iteration and append from there."""
-        if not self.is_main:
-            return
-        rows: list[dict[str, str]] = []
-        if self.iteration > 0 and self.running_log.exists():
-            with open(self.running_log, newline="") as f:
-                rows = [r for r in csv.DictReader(f) if int(r["iteration"]) <= self.iteration]
-        self.running_log.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(self.running_log) as tmp, open(tmp, "w", newline="") as f:
-            writer = csv.DictWriter(f, LOG_COLUMNS)
-            writer.writeheader()
-            writer.writerows(rows)
+        if self.is_main:
+            start_log(self.running_log, self.iteration)
 
     def _log(self, phase: str, loss: float, acc: np.ndarray, rate: float) -> None:
-        if not self.is_main:
-            return
-        row = [self.iteration, phase, f"{loss:.6g}", *(f"{a:.6g}" for a in acc), f"{rate:.4g}"]
-        with open(self.running_log, "a", newline="") as f:
-            csv.writer(f).writerow(row)
+        if self.is_main:
+            append_row(self.running_log, self.iteration, phase, loss, acc, rate)
 
     def _min_max(self, value: int) -> tuple[int, int]:
         """Smallest and largest ``value`` over the workers (a barrier when ``world > 1``)."""
@@ -490,7 +290,7 @@ class Trainer:
         accs: list[np.ndarray] = []
         tick = time.perf_counter()
         steps_since = 0
-        with _StopRequest() as stop:
+        with StopRequest() as stop:
             try:
                 while self.iteration < opts.iterations:
                     idx = batch_indices(
@@ -556,7 +356,7 @@ class Trainer:
                         self.save()
                         raise TrainingInterrupted(signum, self.iteration)
             except RuntimeError as err:
-                if self.world == 1 or not _communication_error(err):
+                if self.world == 1 or not communication_error(err):
                     raise
                 lost = WorkerLost(self.rank, self.iteration, self.saved_iteration, err)
                 # Said here, while SIGTERM (sent by torchrun to the survivors) is still caught.
@@ -582,8 +382,3 @@ def _nanmean_rows(rows: np.ndarray) -> np.ndarray:
     total = np.where(valid, rows, 0.0).sum(axis=0)
     n = valid.sum(axis=0)
     return np.where(n > 0, total / np.maximum(n, 1), np.nan)
-
-
-def digest_files(paths: Sequence[str | Path]) -> dict[str, str]:
-    """SHA-256 of each file, keyed by its path as given."""
-    return {str(p): file_sha256(p) for p in paths}

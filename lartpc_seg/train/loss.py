@@ -1,4 +1,4 @@
-"""Segmentation loss of study.md §4: per-event cross-entropy, optionally class-weighted."""
+"""Segmentation loss of docs/study.md §4: per-event cross-entropy, optionally class-weighted."""
 
 from __future__ import annotations
 

@@ -9,14 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analysis.accuracy import (
-    bootstrap_interval,
-    confusion_counts,
-    per_class_accuracy,
-)
+from analysis.accuracy.confusion import confusion_counts, per_event_confusion, row_normalised
+from analysis.accuracy.statistics import bootstrap_interval, per_class_accuracy
 from analysis.bootstrap import percentile_interval, resampled_totals
 from analysis.cli import main
-from analysis.confusion import per_event_confusion, row_normalised
 from lartpc_seg.io.events import FileMeta, write_events
 from lartpc_seg.io.predictions import Prediction, write_predictions
 from lartpc_seg.labels import Label

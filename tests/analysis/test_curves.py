@@ -24,8 +24,8 @@ def _write_log(path: Path, *, n_train: int = 50, every_val: int = 10, drop: str 
                 "iteration": str(it),
                 "phase": phase,
                 "loss": f"{1.0 / (1.0 + it / 100.0):.6f}",
-                "acc_HIP": f"{acc:.4f}",
-                "acc_MIP": f"{acc:.4f}",
+                "acc_hip": f"{acc:.4f}",
+                "acc_mip": f"{acc:.4f}",
                 "acc_shower": f"{acc:.4f}",
                 "acc_delta": f"{acc:.4f}",
                 "acc_michel": "nan" if it == 0 else f"{acc:.4f}",
@@ -44,6 +44,19 @@ def test_read_log_splits_phases(tmp_path):
     np.testing.assert_array_equal(log.val["iteration"], [0, 100, 200, 300, 400])
     assert log.train["loss"][10] == pytest.approx(0.5)
     assert np.isnan(log.val["acc_michel"][0]) and log.val["acc_michel"][1] == pytest.approx(0.75)
+
+
+def test_log_of_the_old_mixed_case_header_reads_the_same(tmp_path):
+    new = _write_log(tmp_path / "new" / "log.csv")
+    old = tmp_path / "old" / "log.csv"
+    old.parent.mkdir()
+    header, rest = new.read_text().split("\n", 1)
+    assert "acc_hip" in header and "acc_mip" in header
+    old.write_text(header.replace("acc_hip", "acc_HIP").replace("acc_mip", "acc_MIP") + "\n" + rest)
+    a, b = read_log(new), read_log(old)
+    for phase in ("train", "val"):
+        for column, values in getattr(a, phase).items():
+            np.testing.assert_array_equal(getattr(b, phase)[column], values)
 
 
 def test_missing_column_names_file_and_column(tmp_path):

@@ -7,8 +7,8 @@ import csv
 import numpy as np
 import pytest
 
+from analysis.accuracy.by_energy import electron_energy, source_electron
 from analysis.cli import main
-from analysis.energy_accuracy import electron_energy, source_electron
 from lartpc_seg.io.events import Event, FileMeta, ParticleTable, write_events
 from lartpc_seg.io.predictions import Prediction, write_predictions
 from lartpc_seg.labels import Label

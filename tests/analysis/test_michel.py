@@ -1,7 +1,7 @@
-"""The Michel procedure (study.md §6) on hand-built events with known answers.
+"""The Michel procedure (docs/study.md §6) on hand-built events with known answers.
 
 Tracks run along x with a 2×2 voxel cross-section (a 1-voxel line is never a DBSCAN
-min_samples=10 core, physics.md §5); Michel blobs are 2×2-wide bars.
+min_samples=10 core, docs/physics.md §5); Michel blobs are 2×2-wide bars.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from sklearn.cluster import DBSCAN
 
-from analysis.benchmark import synthetic_event
-from analysis.michel import MichelConfig, _at_track_end, dbscan, michel_event
+from analysis.michel.benchmark import synthetic_event
+from analysis.michel.reconstruct import MichelConfig, _at_track_end, dbscan, michel_event
 from lartpc_seg.labels import TOUCH_RADIUS_VOX, Label
 
 

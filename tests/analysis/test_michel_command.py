@@ -103,12 +103,20 @@ def test_command_writes_trees_parquet_metrics(files):
             str(files / "pred.root"),
             "--out",
             str(out),
-            "--fit-calibration",
-            str(files / "calib.json"),
             "--threads",
             "2",
             "--chunk",
             "2",
+        ]
+    )
+    assert status == 0
+    status = main(
+        [
+            "michel-calibration",
+            "--events",
+            str(files / "events.root"),
+            "--out",
+            str(files / "calib.json"),
         ]
     )
     assert status == 0
@@ -140,7 +148,8 @@ def test_command_writes_trees_parquet_metrics(files):
     for name in ("michel_npix", "michel_energy_spectra", "michel_resolution"):
         assert (out / f"{name}.pdf").stat().st_size > 0
 
-    # Least squares through 0 of KE on the 20 MeV sums: 20·(40+30+50) / (3·20²) = 2.
+    # Least squares through 0 of KE on the 20 MeV sums of the true-label candidates:
+    # 20·(40+30+50) / (3·20²) = 2.
     calib = json.loads((files / "calib.json").read_text())
     assert calib["factor"] == pytest.approx(2.0)
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analysis.michel import michel_ancestor, michel_event, true_michel_energy
-from analysis.michel_command import bootstrap_ratio, clopper_pearson, michel_metrics
-from analysis.spectrum import fit_calibration, resolution
+from analysis.bootstrap import ratio_interval
+from analysis.michel.calibration import fit_calibration
+from analysis.michel.metrics import clopper_pearson, michel_metrics
+from analysis.michel.reconstruct import michel_ancestor, michel_event, true_michel_energy
+from analysis.michel.spectrum import resolution
 from lartpc_seg.io.events import ParticleTable
 from lartpc_seg.labels import Label, Process
 
@@ -25,7 +27,7 @@ def test_bootstrap_ratio_brackets_the_value():
     rng = np.random.default_rng(0)
     den = rng.integers(1, 20, size=400).astype(float)
     num = rng.binomial(den.astype(int), 0.9).astype(float)
-    value, lo, hi = bootstrap_ratio(num, den)
+    value, lo, hi = ratio_interval(num, den, np.random.default_rng(1), 1000)
     assert value == pytest.approx(num.sum() / den.sum())
     assert lo < value < hi
     # Binomial standard error of the pooled ratio: the 95 % interval is about ±1.96 σ.
@@ -52,7 +54,7 @@ def _columns():
 
 def test_michel_metrics_counts_and_values():
     candidates, true_clusters = _columns()
-    m = michel_metrics(candidates, true_clusters, n_events=4)
+    m = michel_metrics(candidates, true_clusters, n_events=4, n_bootstrap=200, seed=0)
     assert m["sample"] == 4
     assert m["counts"]["candidates"] == 4 and m["counts"]["matched_candidates"] == 3
     assert m["id_purity"]["value"] == pytest.approx(3 / 4)

@@ -8,7 +8,7 @@ import math
 
 import pytest
 
-from analysis import michel_table
+from analysis.michel import table as michel_table
 from analysis.tables import write_table
 
 

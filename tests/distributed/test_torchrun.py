@@ -18,7 +18,8 @@ import torch
 
 from lartpc_seg.models import UResNetConfig
 from lartpc_seg.train.data import EventStore
-from lartpc_seg.train.loop import Trainer, TrainOptions, TrainSetup, digest_files
+from lartpc_seg.train.loop import Trainer
+from lartpc_seg.train.setup import TrainOptions, TrainSetup, digest_files
 
 ITERATIONS = 40
 MODEL = {"filters": 4, "depth": 2, "reps": 1}

@@ -18,8 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lartpc_seg.errors import InputError
-from lartpc_seg.io.events import EVENT_BRANCHES, EventFile, FileMeta, write_events
-from lartpc_seg.io.validate import file_problems
+from lartpc_seg.io.events import EVENT_BRANCHES, EventFile, FileMeta, file_problems, write_events
 
 FUZZ = settings(
     max_examples=60,

@@ -1,13 +1,12 @@
 """LArCV2 import: voxel ids, particle tables (on the real 2D files), and whole imports.
 
-The real files in shared/testdata/larcv2 are 2D (``image2d_data_tree``,
+The real files in tests/data/larcv2 (provenance in its README) are 2D (``image2d_data_tree``,
 ``particle_mctruth_tree``); the 3D import is tested on a copy of one of them to which the
 ``sparse3d`` trees are added with uproot, their leaves named as the split LArCV2 leaves are.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import stat
 from pathlib import Path
@@ -18,10 +17,10 @@ import pytest
 import uproot
 
 from lartpc_seg.cli import main
+from lartpc_seg.constants import MASS_BY_PDG_MEV
 from lartpc_seg.errors import InputError
-from lartpc_seg.io.events import EventFile, ParticleTable
+from lartpc_seg.io.events import EventFile, ParticleTable, file_problems
 from lartpc_seg.io.larcv import (
-    MASS_MEV,
     ImportOptions,
     ParticleRecords,
     Producers,
@@ -38,21 +37,14 @@ from lartpc_seg.io.larcv import (
     process_codes,
     read_particles,
 )
-from lartpc_seg.io.validate import file_problems
 from lartpc_seg.labels import Label, Process
 
-#: The real LArCV2 files live in the workplace's shared/ folder, beside the repository.
-TESTDATA = Path(__file__).resolve().parents[3] / "shared" / "testdata" / "larcv2"
+#: The real LArCV2 files, kept in the repository (tests/data/larcv2/README.md).
+TESTDATA = Path(__file__).resolve().parents[1] / "data" / "larcv2"
 NUM = 16
 VOXEL_CM = 0.3
 ORIGIN_CM = np.array([100.0, 20.0, 300.0])
 MCTRUTH = Producers(particles="mctruth")
-
-#: Skipped where the files are absent, but never in CI, which always has shared/ beside the clone.
-needs_testdata = pytest.mark.skipif(
-    not TESTDATA.exists() and os.environ.get("CI") != "true",
-    reason=f"LArCV2 test files absent ({TESTDATA})",
-)
 
 
 # --- voxel ids -----------------------------------------------------------------------------
@@ -81,7 +73,6 @@ def test_decode_rejects_an_id_outside_the_volume():
 # --- particle tables -----------------------------------------------------------------------
 
 
-@needs_testdata
 @pytest.mark.parametrize(
     ("name", "pdg", "cls"), [("proton", 2212, Label.HIP), ("electron", 11, Label.SHOWER)]
 )
@@ -100,7 +91,7 @@ def test_particle_tree_of_the_real_files(name, pdg, cls):
     for r in records:
         table = particle_table(r, meta, scale)
         p = np.linalg.norm(r.momentum_mev[0])
-        m = MASS_MEV[pdg]
+        m = MASS_BY_PDG_MEV[pdg]
         ke_from_p = np.sqrt(p**2 + m**2) - m
         assert table.ke[0] == pytest.approx(ke_from_p, abs=0.05)  # MeV
         assert table.parent[0] == -1
@@ -111,7 +102,6 @@ def test_particle_tree_of_the_real_files(name, pdg, cls):
         )
 
 
-@needs_testdata
 def test_first_proton_kinetic_energy_by_hand():
     path = TESTDATA / "proton.root"
     with uproot.open(path) as file:
@@ -302,7 +292,6 @@ def _make_3d_file(tmp_path: Path, *, mutate=None) -> Path:
     return path
 
 
-@needs_testdata
 def test_import_of_a_3d_file(tmp_path):
     src = _make_3d_file(tmp_path)
     out = tmp_path / "events.root"
@@ -336,7 +325,6 @@ def test_import_of_a_3d_file(tmp_path):
         )
 
 
-@needs_testdata
 def test_import_command_line(tmp_path, capsys):
     src = _make_3d_file(tmp_path)
     out = tmp_path / "cli.root"
@@ -360,7 +348,6 @@ def test_import_command_line(tmp_path, capsys):
         assert [e.event for e in f.iterate()] == list(range(20))
 
 
-@needs_testdata
 def test_voxel_with_energy_but_no_label_is_refused(tmp_path):
     def drop_label(e_ids, e_vals, l_ids, l_vals, label_event_id):
         l_ids[3] = l_ids[3][1:]
@@ -376,7 +363,6 @@ def test_voxel_with_energy_but_no_label_is_refused(tmp_path):
     assert not (tmp_path / "out.root").exists()
 
 
-@needs_testdata
 def test_label_without_energy_is_refused(tmp_path):
     def extra_label(e_ids, e_vals, l_ids, l_vals, label_event_id):
         l_ids[0] = np.append(l_ids[0], np.uint64(NUM**3 - 2))
@@ -388,7 +374,6 @@ def test_label_without_energy_is_refused(tmp_path):
     assert err.value.event == 0
 
 
-@needs_testdata
 def test_misaligned_trees_are_refused(tmp_path):
     def shift(e_ids, e_vals, l_ids, l_vals, label_event_id):
         label_event_id[5, 2] += 100
@@ -399,7 +384,6 @@ def test_misaligned_trees_are_refused(tmp_path):
     assert err.value.event == 5
 
 
-@needs_testdata
 def test_pilarnet_labels_are_mapped_and_ghosts_dropped(tmp_path):
     def to_pilarnet(e_ids, e_vals, l_ids, l_vals, label_event_id):
         for k in range(len(l_vals)):
@@ -421,7 +405,6 @@ def test_pilarnet_labels_are_mapped_and_ghosts_dropped(tmp_path):
         np.testing.assert_array_equal(np.sort(event.label), np.sort([*labels[:-2].tolist(), 4]))
 
 
-@needs_testdata
 def test_wrong_label_values_are_refused(tmp_path):
     def bad(e_ids, e_vals, l_ids, l_vals, label_event_id):
         l_vals[2] = l_vals[2].copy()
@@ -433,7 +416,6 @@ def test_wrong_label_values_are_refused(tmp_path):
     assert err.value.event == 2
 
 
-@needs_testdata
 def test_missing_tree_is_named(tmp_path):
     src = _make_3d_file(tmp_path)
     with pytest.raises(InputError, match="no TTree 'particle_mcst_tree'"):

@@ -15,9 +15,9 @@ from lartpc_seg.io.events import (
     Event,
     FileMeta,
     ParticleTable,
+    file_problems,
     write_events,
 )
-from lartpc_seg.io.validate import file_problems
 from lartpc_seg.labels import Label
 
 GRID = 16

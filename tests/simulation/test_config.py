@@ -30,3 +30,12 @@ def test_unknown_key_is_named():
 def test_bad_values_raise(bad):
     with pytest.raises(ValueError):
         SimulationConfig.from_dict(bad)
+
+
+def test_voxel_threshold_is_three_times_the_readout_noise():
+    from lartpc_seg import constants
+
+    noise_mev = 400 * 23.6e-6 / 0.70  # ENC (e−) × W_ion (MeV) / recombination survival
+    assert constants.READOUT_NOISE_MEV == pytest.approx(noise_mev)
+    assert SimulationConfig().voxel_threshold_mev == pytest.approx(3 * noise_mev)
+    assert 0.035 < SimulationConfig().voxel_threshold_mev < 0.045

@@ -38,7 +38,7 @@ def test_muon_csda_range_matches_pdg_table(ke):
 def test_proton_csda_range_matches_pstar(ke):
     got = float(heavy_range_table(PROTON_MASS_MEV).range(ke))
     ref = _table(ke, PROTON_RANGE_TABLE_CM)
-    if np.isnan(ref):  # no 50 MeV entry in physics.md: log-log interpolation of 40 and 80 MeV
+    if np.isnan(ref):  # no 50 MeV entry in docs/physics.md: log-log interpolation of 40 and 80 MeV
         ok = ~np.isnan(PROTON_RANGE_TABLE_CM)
         ref = float(
             np.exp(
@@ -55,7 +55,7 @@ def test_proton_csda_range_matches_pstar(ke):
 
 
 def test_mip_and_electron_stopping_powers():
-    # minimum ionisation near βγ ≈ 3.5 (KE ≈ 260 MeV for a muon): 2.12 MeV/cm (physics.md §3)
+    # minimum ionisation near βγ ≈ 3.5 (KE ≈ 260 MeV for a muon): 2.12 MeV/cm (docs/physics.md §3)
     ke = np.geomspace(50, 5000, 400)
     mip = bethe_dedx(ke, MUON_MASS_MEV).min()
     e10 = float(electron_collision_dedx(np.array([10.0]))[0])

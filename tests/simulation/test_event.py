@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 
 from lartpc_seg.cli import main
-from lartpc_seg.io.events import EventFile
-from lartpc_seg.io.validate import file_problems
+from lartpc_seg.io.events import EventFile, file_problems
 from lartpc_seg.labels import Label, relabel
 from lartpc_seg.simulation import SimulationConfig, simulate_event, simulate_file
 from lartpc_seg.simulation.stats import class_summary

@@ -17,7 +17,7 @@ def _muon_along_x(grid: int, ke: float, y: float) -> Primary:
 
 
 def test_delta_ray_rate_matches_pdg_table():
-    # 1 GeV/c muons: N(T > 1 MeV) = 0.091 per cm (physics.md §3)
+    # 1 GeV/c muons: N(T > 1 MeV) = 0.091 per cm (docs/physics.md §3)
     grid = 192
     config = SimulationConfig(grid=grid, delta_cut_mev=1.0)
     ke = np.sqrt(1000.0**2 + MUON_MASS_MEV**2) - MUON_MASS_MEV
@@ -57,7 +57,7 @@ def test_photon_free_path_matches_attenuation_table(energy):
 
 
 def test_mip_deposit_per_voxel_along_axis():
-    # ≈ 0.63 MeV per 3 mm voxel for a minimum-ionising muon along an axis (physics.md §3)
+    # ≈ 0.63 MeV per 3 mm voxel for a minimum-ionising muon along an axis (docs/physics.md §3)
     grid = 192
     config = SimulationConfig(grid=grid)
     rng = np.random.default_rng(9)
@@ -124,7 +124,7 @@ def test_captured_mu_minus_emits_shower_photons_from_its_end():
         ev = simulate_primaries(config, rng, [Primary(13, 60.0, start, isotropic(rng, 1)[0])])
         p = ev.particles
         gammas = np.flatnonzero((p.parent == 0) & (p.pdg == 22))
-        # the μ− decay electron is created by muMinusCaptureAtRest too (study.md §1)
+        # the μ− decay electron is created by muMinusCaptureAtRest too (docs/study.md §1)
         decayed = bool(
             ((p.parent == 0) & (p.pdg == 11) & (p.process == Process.muMinusCaptureAtRest)).any()
         )
@@ -152,3 +152,50 @@ def test_capture_photons_are_off_by_default():
         )
         p = ev.particles
         assert not ((p.parent == 0) & (p.pdg == 22)).any()
+
+
+def test_mu_minus_decays_in_orbit_with_the_bound_spectrum():
+    """μ− that decay give electrons above the free endpoint now and then; μ+ never do."""
+    from lartpc_seg.constants import ELECTRON_MASS_MEV, MICHEL_ENDPOINT_MEV
+
+    grid = 64
+    config = SimulationConfig(grid=grid)
+    rng = np.random.default_rng(10)
+    start = np.full(3, 0.5 * grid * VOXEL_CM)
+    energies = {13: [], -13: []}
+    for pdg in (13, -13):
+        for _ in range(800 if pdg == 13 else 200):
+            ev = simulate_primaries(config, rng, [Primary(pdg, 5.0, start, isotropic(rng, 1)[0])])
+            p = ev.particles
+            e = (p.parent == 0) & (np.abs(p.pdg) == 11)
+            energies[pdg].extend(p.ke[e].tolist())
+    endpoint = MICHEL_ENDPOINT_MEV - ELECTRON_MASS_MEV
+    assert 160 < len(energies[13]) < 250  # 26 % of 800
+    assert len(energies[-13]) == 200 and max(energies[-13]) <= endpoint + 1e-3
+    # 3.7 % of bound decays lie above the free endpoint: ~8 expected here
+    assert (np.array(energies[13]) > endpoint + 1e-3).sum() >= 2
+
+
+def test_stopped_pi_minus_is_absorbed_by_the_nucleus():
+    from lartpc_seg.constants import PION_ABSORPTION_PP_PROBABILITY
+
+    grid = 64
+    config = SimulationConfig(grid=grid, capture_photons=[1, 2])
+    rng = np.random.default_rng(12)
+    start = np.full(3, 0.5 * grid * VOXEL_CM)
+    protons = 0
+    n = 300
+    for _ in range(n):
+        ev = simulate_primaries(config, rng, [Primary(-211, 5.0, start, isotropic(rng, 1)[0])])
+        p = ev.particles
+        children = np.flatnonzero(p.parent == 0)
+        assert (p.process[children] == Process.hadronic).all()
+        assert not (np.abs(p.pdg[children]) == 13).any()  # no decay: π− → μ− ν is for π+
+        gammas = children[p.pdg[children] == 22]
+        assert 1 <= len(gammas) <= 2 and (p.cls[gammas] == Label.SHOWER).all()
+        prot = children[p.pdg[children] == 2212]
+        assert len(prot) <= 1
+        if len(prot):
+            protons += 1
+            assert 30.0 < p.ke[prot[0]] < 95.0 and p.cls[prot[0]] == Label.HIP
+    assert protons / n == pytest.approx(PION_ABSORPTION_PP_PROBABILITY, abs=0.05)

@@ -1,4 +1,4 @@
-"""The loss of study.md §4, checked against hand-computed class weights."""
+"""The loss of docs/study.md §4, checked against hand-computed class weights."""
 
 import numpy as np
 import pytest

@@ -13,13 +13,9 @@ from lartpc_seg.cli import main
 from lartpc_seg.errors import InputError
 from lartpc_seg.models import UResNetConfig
 from lartpc_seg.train.data import EventStore
-from lartpc_seg.train.loop import (
-    Trainer,
-    TrainingInterrupted,
-    TrainOptions,
-    TrainSetup,
-    digest_files,
-)
+from lartpc_seg.train.interrupts import TrainingInterrupted
+from lartpc_seg.train.loop import Trainer
+from lartpc_seg.train.setup import TrainOptions, TrainSetup, digest_files
 
 TINY = UResNetConfig(filters=4, depth=2, reps=1)
 

@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.workflow, pytest.mark.slow]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 PARQUET_MAGIC = b"PAR1"
 
-#: TTrees each kind of ROOT output must hold (event-format.md), by the directory it is in, and
+#: TTrees each kind of ROOT output must hold (docs/event-format.md), by the directory it is in, and
 #: those that must have entries (a six-iteration model may find no Michel candidate at all, but
 #: the true Michel clusters of the test events are always there).
 ROOT_TREES = {

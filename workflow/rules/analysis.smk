@@ -1,16 +1,11 @@
 # Analysis: per-class accuracy table, training curves, Michel reconstruction and tables.
 
-#: accuracy column → (model variant, true labels it is scored against), study.md §5.
-ACCURACY_COLUMNS = {
-    "regular_regular": ("regular", "label"),
-    "regular_relabeled": ("regular", "relabel"),
-    "relabeled_relabeled": ("relabeled", "relabel"),
-    "weighted_relabeled": ("weighted", "relabel"),
-}
+from analysis.accuracy.types import STUDY_COLUMNS
 
 
 def accuracy_columns():
-    return {c: vl for c, vl in ACCURACY_COLUMNS.items() if vl[0] in config["train"]["variants"]}
+    """The study's accuracy columns (column → (variant, true labels)) of the trained variants."""
+    return {c: vl for c, vl in STUDY_COLUMNS.items() if vl[0] in config["train"]["variants"]}
 
 
 def accuracy_variants():
@@ -120,8 +115,8 @@ rule michel_calibration:
     log:
         "logs/michel/calibration.log",
     shell:
-        "{PY} analysis michel --events {input:q} --truth --threads {threads}"
-        " --fit-calibration {output} > {log} 2>&1"
+        "{PY} analysis michel-calibration --events {input:q} --threads {threads}"
+        " --out {output} > {log} 2>&1"
 
 
 rule michel:
@@ -150,11 +145,14 @@ rule michel:
         calibration=lambda w, input: (
             f"--calibration {input.calibration}" if input.calibration else ""
         ),
+        bootstrap=config["analysis"]["bootstrap"],
+        seed=config["seed"],
     threads: config["analysis"]["threads"]
     log:
         "logs/michel/{variant}.log",
     shell:
         "{PY} analysis michel --events {input.events:q} {params.source} {params.calibration}"
+        " --bootstrap {params.bootstrap} --seed {params.seed}"
         " --variant {wildcards.variant} --threads {threads}"
         " --out results/michel/{wildcards.variant} > {log} 2>&1"
 

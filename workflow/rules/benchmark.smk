@@ -1,4 +1,4 @@
-# The paper's sparse-vs-dense benchmark and the engine figures (benchmarking.md).
+# The paper's sparse-vs-dense benchmark and the engine figures (docs/benchmarking.md).
 
 
 rule benchmark_engine:
@@ -18,7 +18,7 @@ rule benchmark_engine:
     log:
         "logs/benchmark/engine.log",
     # MinkowskiEngine's OpenBLAS starts threads beside OpenMP and overloads the cores; one
-    # OpenBLAS thread is its best setting (benchmarking.md), and the JSON records it.
+    # OpenBLAS thread is its best setting (docs/benchmarking.md), and the JSON records it.
     shell:
         "OPENBLAS_NUM_THREADS=1 {PY} lartpc_seg benchmark engine {params.quick} --out {output.json}"
         " --plots {output.plots} > {log} 2>&1"

@@ -16,6 +16,8 @@ def n_shards(split):
     ds = config["dataset"]
     if ds["source"] == "osf":
         return sum(1 for f in ds["osf"]["files"] if f["split"] == split)
+    if ds["source"] == "pilarnet-m":
+        return len(pilarnet_shards(split))
     return math.ceil(ds["events"][split] / ds["shard_events"])
 
 

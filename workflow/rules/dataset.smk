@@ -34,6 +34,10 @@ if config["dataset"]["source"] == "simulate":
             " --seed {params.seed} --grid {params.grid} --params {params.simulation}"
             " --out {output} > {log} 2>&1"
 
+elif config["dataset"]["source"] == "pilarnet-m":
+
+    include: "pilarnet.smk"
+
 else:
 
     rule download:

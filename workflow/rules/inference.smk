@@ -1,4 +1,4 @@
-# Inference: predictions of every trained model on every test shard (event-format.md).
+# Inference: predictions of every trained model on every test shard (docs/event-format.md).
 
 
 rule infer:

@@ -1,13 +1,5 @@
 """Accuracy of an electron class by the true kinetic energy of the electron each voxel is from.
 
-Command line::
-
-    python -m analysis accuracy-by-energy --class delta \\
-        --events data/test/0.root data/test/1.root \\
-        --predictions relabeled=results/predictions/relabeled/0.root,... \\
-        --column relabeled_relabeled=relabeled:relabel \\
-        --bins 1 2 3 5 10 30 100 --out results/tables/accuracy_by_energy_delta
-
 The voxels of true class ``delta`` (or ``michel``) are binned by the initial kinetic energy of
 their electron: the nearest particle of that class among the voxel's dominant particle and its
 ancestors (``part_parent``), so a δ ray's bremsstrahlung photons' voxels count with the δ ray.
@@ -19,7 +11,6 @@ accuracy there. Writes ``<out>.{csv,md,tex}``.
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import math
 from dataclasses import dataclass
@@ -27,29 +18,15 @@ from pathlib import Path
 
 import numpy as np
 
-from analysis.accuracy import (
-    STUDY_COLUMNS,
-    TRUTHS,
-    AccuracyColumn,
-    add_prediction_options,
-    aligned_files,
-)
-from lartpc_seg.errors import InputError
+from analysis.accuracy.pairing import aligned_files
+from analysis.accuracy.types import TRUTHS, AccuracyColumn
+from lartpc_seg.ancestry import nearest_ancestor
 from lartpc_seg.io.events import ParticleTable
 from lartpc_seg.labels import Label
 
-__all__ = [
-    "CLASSES",
-    "DEFAULT_BINS_MEV",
-    "EnergyBinCounts",
-    "count_by_energy",
-    "electron_energy",
-    "run",
-    "source_electron",
-]
-
 #: Classes the command bins, by their name on the command line.
 CLASSES = {"delta": Label.DELTA, "michel": Label.MICHEL}
+
 
 #: Default bin edges, MeV: δ rays above the simulator's 1 MeV cut (physics.md §3: ~1.5 voxels at
 #: 1 MeV, ~4 at 3 MeV), Michel electrons up to the 52.8 MeV end point.
@@ -72,16 +49,7 @@ def source_electron(particles: ParticleTable, cls: Label) -> np.ndarray:
     (P,) int64
         Particle index, -1 where no particle of the chain has class ``cls``.
     """
-    parent = np.asarray(particles.parent, np.int64)
-    is_cls = np.asarray(particles.cls) == cls
-    up = np.where(is_cls, np.arange(len(parent)), parent)
-    while True:
-        valid = up >= 0
-        unresolved = valid.copy()
-        unresolved[valid] = ~is_cls[up[valid]]
-        if not unresolved.any():
-            return up
-        up[unresolved] = parent[up[unresolved]]
+    return nearest_ancestor(particles.parent, np.asarray(particles.cls) == cls)
 
 
 def electron_energy(part: np.ndarray, particles: ParticleTable, cls: Label) -> np.ndarray:
@@ -225,46 +193,3 @@ def write_outputs(results: list[EnergyBinCounts], cls_name: str, stem: Path) -> 
         caption + " Cells: accuracy (share of the class's voxels).",
         formats=("md", "tex"),
     )
-
-
-def configure_parser(parser: argparse.ArgumentParser) -> None:
-    """Add the options of ``python -m analysis accuracy-by-energy``."""
-    parser.add_argument(
-        "--class", dest="cls", choices=list(CLASSES), required=True, help="class to bin"
-    )
-    parser.add_argument("--events", nargs="+", type=Path, required=True, metavar="FILE")
-    add_prediction_options(parser)
-    parser.add_argument(
-        "--bins",
-        nargs="+",
-        type=float,
-        default=None,
-        metavar="MEV",
-        help="increasing bin edges, MeV (default: "
-        + "; ".join(f"{k} {' '.join(map(_mev, v))}" for k, v in DEFAULT_BINS_MEV.items())
-        + ")",
-    )
-    parser.add_argument("--out", type=Path, required=True, metavar="STEM")
-
-
-def run(args: argparse.Namespace) -> int:
-    """Bin, count and write the table."""
-    edges = np.asarray(args.bins if args.bins else DEFAULT_BINS_MEV[args.cls], float)
-    if len(edges) < 2 or not np.all(np.diff(edges) > 0):
-        raise InputError(
-            None, f"need at least two increasing edges, got {edges.tolist()}", field="--bins"
-        )
-    predictions = dict(args.predictions)
-    columns = args.column or [
-        AccuracyColumn(key, variant, truth) for key, (variant, truth) in STUDY_COLUMNS.items()
-    ]
-    results = count_by_energy(list(args.events), predictions, columns, CLASSES[args.cls], edges)
-    write_outputs(results, args.cls, args.out)
-    for r in results:
-        cells = ", ".join(
-            f"{name} {_percent(int(right), int(total)):.1f}"
-            for name, right, total in zip(r.row_names(), r.right, r.total, strict=True)
-            if total
-        )
-        print(f"{r.column.title}: {cells}")
-    return 0

@@ -1,4 +1,4 @@
-"""``python -m analysis michel-table``: the Michel purity/efficiency table of all variants.
+"""The Michel purity/efficiency table of all variants.
 
 Reads the ``metrics.json`` of each ``python -m analysis michel`` run and writes
 ``OUT.csv``/``OUT.md``/``OUT.tex``: one row per variant, values in percent and the voxel-summed
@@ -6,21 +6,13 @@ forms in extra columns. The CSV has the 95 % intervals in ``*_lo``/``*_hi`` colu
 Markdown and LaTeX tables show them as ``value [lo, hi]`` in one cell. A variant
 named ``truth`` (the ``--truth`` ceiling) is listed last among the runs; the slide's reference
 values (ACAT 2019, study.md §6) are added to the Markdown and LaTeX tables as a last row.
-
-Example
--------
-    python -m analysis michel-table --metrics regular=results/michel/regular/metrics.json \\
-        truth=results/michel/truth/metrics.json --out results/tables/michel
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
 from pathlib import Path
 
-from analysis.tables import write_table
 from lartpc_seg.errors import InputError
 
 #: metrics.json key → table column, in table order.
@@ -34,15 +26,6 @@ METRICS = {
     "cluster_efficiency_voxels": "cluster_efficiency_voxels",
 }
 
-#: The ACAT 2019 slide's results, percent (study.md §6).
-PAPER_ROW = {
-    "variant": "paper (ACAT 2019)",
-    "sample": 7105,
-    "id_purity": 98.8,
-    "id_efficiency": 93.9,
-    "cluster_purity": 97.3,
-    "cluster_efficiency": 96.1,
-}
 
 CAPTION = (
     "Michel electron reconstruction (study.md §6), in percent with 95 % intervals: "
@@ -90,34 +73,3 @@ def compact_row(row: dict[str, object]) -> dict[str, object]:
         value, lo, hi = (row[name + s] for s in ("", "_lo", "_hi"))
         out[name] = "" if math.isnan(value) else f"{value:.1f} [{lo:.1f}, {hi:.1f}]"
     return out
-
-
-def configure_parser(parser: argparse.ArgumentParser) -> None:
-    """Options of ``python -m analysis michel-table``."""
-    parser.add_argument(
-        "--metrics",
-        nargs="+",
-        required=True,
-        metavar="VARIANT=metrics.json",
-        help="one per variant; name the --truth run 'truth'",
-    )
-    parser.add_argument("--out", type=Path, required=True, help="output path without suffix")
-
-
-def run(args: argparse.Namespace) -> int:
-    """Write the table."""
-    rows = []
-    for item in args.metrics:
-        variant, sep, path = item.partition("=")
-        if not sep or not variant or not path:
-            raise InputError(None, f"expected VARIANT=PATH, got {item!r}", field="--metrics")
-        try:
-            metrics = json.loads(Path(path).read_text())
-        except (OSError, ValueError) as err:
-            raise InputError(path, f"cannot read metrics: {err}") from err
-        rows.append(row_from_metrics(variant, metrics, Path(path)))
-    rows.sort(key=lambda r: r["variant"] == "truth")
-    write_table(rows, columns(), args.out, CAPTION, formats=("csv",))
-    shown = [compact_row(r) for r in rows] + [PAPER_ROW]
-    write_table(shown, COMPACT_COLUMNS, args.out, CAPTION, formats=("md", "tex"))
-    return 0

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from lartpc_seg.io.larcv import ImportOptions, Producers, import_larcv
+from lartpc_seg.io.larcv.importer import ImportOptions, import_larcv
+from lartpc_seg.io.larcv.leaves import Producers
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:

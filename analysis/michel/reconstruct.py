@@ -20,11 +20,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial import cKDTree
 
+from lartpc_seg.ancestry import nearest_ancestor
+from lartpc_seg.clustering import TOUCH_RADIUS_VOX, components, dbscan, neighbour_pairs
 from lartpc_seg.io.events import ParticleTable
-from lartpc_seg.labels import TOUCH_RADIUS_VOX, Label, Process
-
-#: Processes that create a Michel electron (study.md §1; μ+ capture never happens).
-MICHEL_PROCESSES = (Process.Decay, Process.muMinusCaptureAtRest)
+from lartpc_seg.labels import MICHEL_PROCESSES, Label
 
 
 @dataclass(frozen=True)
@@ -108,93 +107,6 @@ class MichelResult:
     true_voxels: list[np.ndarray]
 
 
-def _components(n: int, edges: np.ndarray) -> np.ndarray:
-    """Connected-component representative of each of ``n`` nodes given (E, 2) edges.
-
-    Vectorised union-find: hook the larger root of every edge whose ends differ onto the
-    smaller one, then compress paths by pointer jumping; repeat until no edge spans two roots
-    (a few rounds for tracks; faster than ``scipy.sparse.csgraph`` on events this size).
-    """
-    root = np.arange(n)
-    u, v = edges[:, 0], edges[:, 1]
-    while True:
-        ru, rv = root[u], root[v]
-        differ = ru != rv
-        if not differ.any():
-            return root
-        ru, rv = ru[differ], rv[differ]
-        np.minimum.at(root, np.maximum(ru, rv), np.minimum(ru, rv))
-        while True:
-            jumped = root[root]
-            if (jumped == root).all():
-                break
-            root = jumped
-
-
-def neighbour_pairs(points: np.ndarray, eps: float) -> np.ndarray:
-    """(E, 2) int64 index pairs ``i < j`` of points at distance ≤ ``eps``."""
-    if len(points) < 2:
-        return np.zeros((0, 2), dtype=np.int64)
-    tree = cKDTree(points, balanced_tree=False, compact_nodes=False)
-    return tree.query_pairs(eps, output_type="ndarray").astype(np.int64)
-
-
-def dbscan(
-    points: np.ndarray, eps: float, min_samples: int, *, pairs: np.ndarray | None = None
-) -> np.ndarray:
-    """DBSCAN cluster labels, identical to ``sklearn.cluster.DBSCAN(eps, min_samples)``.
-
-    Neighbours are points at distance ≤ ``eps`` (the point itself included in the count). Core
-    points connected through core neighbours form a cluster; clusters are numbered in the order
-    of their lowest core index, and a border point joins the lowest-numbered cluster among its
-    core neighbours (sklearn's expansion order). Built on a KD-tree and a sparse
-    union-find pass, several times faster than sklearn on small events.
-
-    Parameters
-    ----------
-    points : (N, 3) array
-        Coordinates, voxels.
-    eps : float
-        Neighbourhood radius.
-    min_samples : int
-        Neighbours (self included) that make a core point.
-    pairs : (E, 2) int array, optional
-        :func:`neighbour_pairs` of ``points``, when already known.
-
-    Returns
-    -------
-    (N,) int64 array
-        Cluster index per point, -1 for noise.
-    """
-    n = len(points)
-    labels = np.full(n, -1, dtype=np.int64)
-    if n == 0:
-        return labels
-    if pairs is None:
-        pairs = neighbour_pairs(points, eps)
-    counts = 1 + np.bincount(pairs.ravel(), minlength=n)
-    core = counts >= min_samples
-    if not core.any():
-        return labels
-    component = _components(n, pairs[core[pairs[:, 0]] & core[pairs[:, 1]]])
-    core_idx = np.flatnonzero(core)
-    # Number the clusters by their lowest core index, as sklearn's expansion does.
-    _, first = np.unique(component[core_idx], return_index=True)
-    order = np.empty(component.max() + 1, dtype=np.int64)
-    order[component[core_idx[np.sort(first)]]] = np.arange(len(first))
-    labels[core_idx] = order[component[core_idx]]
-    one = core[pairs[:, 0]] ^ core[pairs[:, 1]]
-    if one.any():
-        p = pairs[one]
-        border = np.where(core[p[:, 0]], p[:, 1], p[:, 0])
-        owner = np.where(core[p[:, 0]], p[:, 0], p[:, 1])
-        best = np.full(n, np.iinfo(np.int64).max)
-        np.minimum.at(best, border, labels[owner])
-        hit = best < np.iinfo(np.int64).max
-        labels[hit] = best[hit]
-    return labels
-
-
 def _groups(labels: np.ndarray) -> list[np.ndarray]:
     """Indices of each cluster 0..K-1 of ``labels`` (noise -1 dropped)."""
     k = int(labels.max()) + 1 if len(labels) else 0
@@ -208,9 +120,9 @@ def _groups(labels: np.ndarray) -> list[np.ndarray]:
 def michel_ancestor(particles: ParticleTable) -> np.ndarray:
     """Index of each particle's Michel electron ancestor (itself included), -1 if none.
 
-    A Michel electron is a particle of class MICHEL created by ``Decay`` or
-    ``muMinusCaptureAtRest``; every descendant (its bremsstrahlung photons, their Compton
-    electrons, ...) maps to it.
+    A Michel electron is a particle of class MICHEL created by one of
+    :data:`~lartpc_seg.labels.MICHEL_PROCESSES`; every descendant (its bremsstrahlung photons,
+    their Compton electrons, ...) maps to it.
 
     Parameters
     ----------
@@ -221,20 +133,8 @@ def michel_ancestor(particles: ParticleTable) -> np.ndarray:
     -------
     (P,) int64 array
     """
-    n = len(particles)
-    parent = particles.parent.astype(np.int64)
     is_root = (particles.cls == Label.MICHEL) & np.isin(particles.process, MICHEL_PROCESSES)
-    ancestor = np.where(is_root, np.arange(n), -1)
-    current = parent.copy()
-    todo = (ancestor < 0) & (current >= 0)
-    for _ in range(n):
-        if not todo.any():
-            break
-        hit = todo & is_root[np.maximum(current, 0)]
-        ancestor[hit] = current[hit]
-        current = np.where(todo & ~hit, parent[np.maximum(current, 0)], -1)
-        todo = (ancestor < 0) & (current >= 0)
-    return ancestor
+    return nearest_ancestor(particles.parent, is_root)
 
 
 def true_michel_energy(
@@ -321,7 +221,7 @@ def _at_track_end(
     core = keep & (counts >= config.min_samples_michel)
     if core.sum() <= 1:
         return True
-    root = _components(len(points), rest[core[rest[:, 0]] & core[rest[:, 1]]])
+    root = components(len(points), rest[core[rest[:, 0]] & core[rest[:, 1]]])
     return len(np.unique(root[core])) <= 1
 
 

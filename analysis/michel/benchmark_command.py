@@ -1,7 +1,7 @@
-"""``python -m lartpc_seg benchmark michel``: Michel reconstruction speed, events/s per core.
+"""``python -m analysis michel-benchmark``: Michel reconstruction speed, events/s per core.
 
-Builds synthetic events in this module (no dependence on the simulator): a few random-walk muon
-tracks two voxels wide, each ending in a Michel blob, plus scattered noise voxels. The
+Times :func:`~analysis.michel.reconstruct.michel_event` on the synthetic events of
+:mod:`analysis.michel.benchmark` (random-walk muon tracks ending in Michel blobs, plus noise). The
 prediction is the true label, so every stage of the procedure runs (candidates, track-end test,
 matching). ``--events-file`` times the events of an event file instead (relabeled labels as the
 prediction). Runs in one process, one thread, after a warm-up; reports min and median of
@@ -11,7 +11,7 @@ the load average).
 
 Example
 -------
-    python -m lartpc_seg benchmark michel --events 200 --out results/benchmark/michel.json
+    python -m analysis michel-benchmark --events 200 --out results/benchmark/michel.json
 """
 
 from __future__ import annotations
@@ -19,71 +19,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import time
 from pathlib import Path
 
 import numpy as np
 
-from analysis.michel import michel_event
+from analysis.michel.benchmark import synthetic_event
+from analysis.michel.reconstruct import michel_event
+from lartpc_seg.benchmark import cpu_model
 from lartpc_seg.io.atomic import atomic_path
 from lartpc_seg.io.events import EventFile
-from lartpc_seg.labels import Label
-
-#: Offsets that make a path two voxels wide in every direction (a 2×2×2 cube per point).
-_WIDTH = np.stack(np.meshgrid([0, 1], [0, 1], [0, 1], indexing="ij"), axis=-1).reshape(-1, 3)
-
-
-def synthetic_event(
-    rng: np.random.Generator,
-    n_tracks: int = 4,
-    track_length: int = 300,
-    michel_voxels: int = 40,
-    noise_voxels: int = 200,
-    grid: int = 192,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One synthetic event: random-walk muon tracks ending in Michel blobs, plus noise.
-
-    Parameters
-    ----------
-    rng : numpy Generator
-    n_tracks : int
-        Muon tracks, each ``track_length`` steps of about 0.5 voxel.
-    michel_voxels : int
-        Steps of the Michel random walk at each track end.
-    noise_voxels : int
-        Isolated voxels labelled shower, uniform in the cube.
-    grid : int
-        Voxels per side.
-
-    Returns
-    -------
-    coords : (N, 3) int32
-    labels : (N,) int8
-    energy : (N,) float32, MeV
-    """
-    parts, labels = [], []
-    for _ in range(n_tracks):
-        start = rng.integers(grid // 4, 3 * grid // 4, size=3)
-        direction = rng.normal(size=3)
-        direction /= np.linalg.norm(direction)
-        steps = np.cumsum(0.5 * direction + 0.15 * rng.normal(size=(track_length, 3)), axis=0)
-        track = np.rint(start + steps).astype(np.int64)
-        end = track[-1]
-        walk = np.cumsum(0.6 * rng.normal(size=(michel_voxels, 3)), axis=0)
-        michel = np.rint(end + walk).astype(np.int64)
-        for points, label in ((track, Label.MIP), (michel, Label.MICHEL)):
-            wide = (points[:, None, :] + _WIDTH[None]).reshape(-1, 3)
-            parts.append(wide)
-            labels.append(np.full(len(wide), label, np.int8))
-    parts.append(rng.integers(0, grid, size=(noise_voxels, 3)))
-    labels.append(np.full(noise_voxels, Label.SHOWER, np.int8))
-    coords = np.clip(np.concatenate(parts), 0, grid - 1)
-    label = np.concatenate(labels)
-    # Unique voxels; a voxel claimed by several deposits keeps its first label.
-    coords, first = np.unique(coords, axis=0, return_index=True)
-    energy = rng.gamma(2.0, 0.3, size=len(coords)).astype(np.float32)
-    return coords.astype(np.int32), label[first], energy
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
@@ -136,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
         "events_per_second_per_core_best": float(len(events) / np.min(cpu_times)),
         "load_average_1min": os.getloadavg()[0],
         "processes": 1,
-        "cpu": platform.processor() or platform.machine(),
+        "cpu": cpu_model(),
         "cpu_count": os.cpu_count(),
     }
     text = json.dumps(result, indent=2)

@@ -9,56 +9,17 @@ photons whose deposits are relabeled shower (physics.md §2).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import hist
 import numpy as np
 
 from analysis.plotting import label, plt, save_figure, style
-from lartpc_seg.io.atomic import atomic_path
 
 #: Energy axis of the spectra: 0-70 MeV (the Michel endpoint is 52.8 MeV, physics.md §3).
 ENERGY_BINS = (35, 0.0, 70.0)
 #: Coarser bins of true energy for resolution and efficiency curves, MeV.
 CURVE_EDGES = np.arange(0.0, 60.1, 5.0)
-
-
-def fit_calibration(e_reco_raw: np.ndarray, e_true_ke: np.ndarray) -> float:
-    """Scale factor ``k`` minimising Σ (k·reco − true)², a least-squares line through 0.
-
-    Parameters
-    ----------
-    e_reco_raw, e_true_ke : (M,) arrays
-        Uncalibrated candidate energy and matched true kinetic energy, MeV (NaN pairs ignored).
-    """
-    ok = np.isfinite(e_reco_raw) & np.isfinite(e_true_ke) & (e_reco_raw > 0)
-    reco, true = e_reco_raw[ok].astype(np.float64), e_true_ke[ok].astype(np.float64)
-    if not len(reco):
-        raise ValueError("no matched candidate with a true kinetic energy to fit")
-    return float((reco * true).sum() / (reco * reco).sum())
-
-
-def _fit_sample(candidates: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    sel = candidates["candidate"] & candidates["matched"]
-    return candidates["e_reco_raw"][sel], candidates["e_true_ke"][sel]
-
-
-def write_calibration(path: Path, candidates: dict[str, np.ndarray], sources: list[Path]) -> float:
-    """Fit the scale factor on matched candidates and write it as JSON; returns it."""
-    reco, true = _fit_sample(candidates)
-    factor = fit_calibration(reco, true)
-    ok = np.isfinite(true)
-    payload = {
-        "factor": factor,
-        "method": "least squares through the origin of true Michel kinetic energy on the "
-        "uncalibrated voxel energy sum, matched candidates",
-        "n_candidates": int(ok.sum()),
-        "sources": [str(p) for p in sources],
-    }
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(payload, indent=2) + "\n")
-    return factor
 
 
 def resolution(

@@ -1,0 +1,114 @@
+"""``python -m analysis michel``: Michel candidates, matching, metrics and energy spectra.
+
+Runs :func:`analysis.michel.reconstruct.michel_event` on every event
+(:func:`analysis.michel.run.run_michel`) and writes into ``--out``:
+
+- ``michel.root``: TTrees ``michel`` (one entry per predicted Michel cluster; ``attached`` and
+  ``at_edge`` are the selection tests and ``candidate`` their AND) and ``michel_true`` (one
+  entry per true Michel cluster) of docs/event-format.md, plus TH1/TH2 histograms;
+- ``michel.parquet``: the same, as one awkward record per event with lists ``candidates`` and
+  ``true_clusters``;
+- ``metrics.json``: purity and efficiency with 95 % intervals and the counts behind them;
+- the figures of :mod:`analysis.michel.spectrum`.
+
+``--truth`` uses the true labels as the prediction (the ceiling of the procedure itself).
+``--calibration FILE`` applies an energy scale fitted by ``python -m analysis
+michel-calibration``; the uncalibrated sum is always kept as ``e_reco_raw``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from analysis.cli import add_data_option
+from analysis.michel import spectrum
+from analysis.michel.calibration import read_calibration
+from analysis.michel.metrics import michel_metrics
+from analysis.michel.outputs import write_metrics, write_parquet, write_root
+from analysis.michel.run import run_michel
+from lartpc_seg.errors import InputError
+
+
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    """``--events``, ``--labels``, ``--threads`` and ``--chunk``: what a Michel run reads."""
+    parser.add_argument("--events", type=Path, nargs="+", required=True, help="event files")
+    parser.add_argument(
+        "--labels", choices=("relabel", "label"), default="relabel", help="true labels to use"
+    )
+    parser.add_argument("--threads", type=int, default=1, help="worker processes")
+    parser.add_argument("--chunk", type=int, default=200, help="events per task")
+
+
+def configure_parser(parser: argparse.ArgumentParser) -> None:
+    """Options of ``python -m analysis michel``."""
+    add_run_options(parser)
+    parser.add_argument(
+        "--predictions", type=Path, nargs="+", help="prediction files, one per event file"
+    )
+    parser.add_argument("--out", type=Path, required=True, help="output directory")
+    parser.add_argument(
+        "--truth", action="store_true", help="use the true labels as the prediction (ceiling)"
+    )
+    parser.add_argument("--calibration", type=Path, help="JSON energy scale factor to apply")
+    parser.add_argument(
+        "--bootstrap",
+        type=int,
+        default=1000,
+        metavar="N",
+        help="bootstrap resamples of the events for the intervals of the means (0: none)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the bootstrap")
+    add_data_option(parser)
+    parser.add_argument("--variant", default="", help="variant name shown on the figures")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the Michel analysis and write its outputs."""
+    if not args.truth and not args.predictions:
+        raise InputError(
+            None, "give --predictions, or --truth to use the true labels", field="--predictions"
+        )
+    if args.bootstrap < 0:
+        raise InputError(None, f"must be 0 or more, got {args.bootstrap}", field="--bootstrap")
+    factor = read_calibration(args.calibration) if args.calibration else 1.0
+    result = run_michel(
+        args.events,
+        None if args.truth else args.predictions,
+        labels=args.labels,
+        threads=args.threads,
+        chunk=args.chunk,
+    )
+    candidates, true_clusters = result.candidates, result.true_clusters
+    candidates["e_reco"] = (candidates["e_reco_raw"] * factor).astype(np.float32)
+    out = Path(args.out)
+    metrics = michel_metrics(
+        candidates, true_clusters, result.n_events, n_bootstrap=args.bootstrap, seed=args.seed
+    )
+    metrics.update(
+        {
+            "events_files": [str(p) for p in args.events],
+            "predictions_files": None if args.truth else [str(p) for p in args.predictions],
+            "truth": bool(args.truth),
+            "labels": args.labels,
+            "calibration_factor": factor,
+        }
+    )
+    write_metrics(out / "metrics.json", metrics)
+    write_root(
+        out / "michel.root",
+        candidates,
+        true_clusters,
+        spectrum.histograms(candidates, true_clusters),
+    )
+    write_parquet(out / "michel.parquet", candidates, true_clusters, result.event_numbers)
+    spectrum.plot_all(
+        candidates,
+        true_clusters,
+        out,
+        data=args.data,
+        rlabel=args.variant or ("truth labels" if args.truth else None),
+    )
+    return 0

@@ -1,0 +1,1 @@
+"""Inference: a trained model's class scores for every voxel of an event file."""
