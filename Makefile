@@ -66,9 +66,11 @@ readme: $(STAMP)
 	mkdir -p docs/figures
 	cp results/michel/relabeled/michel_energy_spectra.png docs/figures/michel_energy_spectra.png
 
-# The full engine benchmark (a few minutes on an idle 2-core machine; the dense twin at grid 192
-# needs ~15 GB); its figures are kept in docs/benchmark/ and fill the README's backends block
-# (make readme).
+# The full engine benchmark (~30 minutes on an idle 2-core machine; the dense twin at grid 192
+# needs ~15 GB): the study's training step at 1 and 2 threads and 8 and 32 events, built-in
+# (compiled kernels, built on first use) vs MinkowskiEngine vs the pure-PyTorch path, then the
+# conv layer and the grid sweep. Its figures are kept in docs/benchmark/ and fill the README's
+# backends block (make readme).
 benchmark: $(STAMP)
 	OPENBLAS_NUM_THREADS=1 $(BIN)/python -m lartpc_seg benchmark engine \
 		--grids 64 128 192 --sparse-grids 512 768 --runs 5 --memory-limit-gb 18 \

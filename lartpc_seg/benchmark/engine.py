@@ -1,27 +1,33 @@
 """``python -m lartpc_seg benchmark engine``: built-in sparse engine vs MinkowskiEngine vs dense.
 
-Measured in one process, interleaved (A, B, A, B, … after one warm-up run of each), min and
-median over the runs (benchmarking.md); MinkowskiEngine against the built-in engine also as the
-ratio of each round's two runs (:func:`paired_ratio`), which the machine's drifting speed
-affects far less than a ratio of medians:
+The built-in engine runs its compiled kernels (``builtin``, :mod:`lartpc_seg.sparse.compiled`)
+and, as the reference, its pure-PyTorch path (``pure``). Measured in one process, interleaved
+(A, B, C, A, B, C, … after one warm-up run of each), min and median over the runs
+(benchmarking.md); ratios are ratios of medians, and also the median [min, max] over the rounds
+of each round's ratio (:func:`paired_ratio`), which the machine's drifting speed affects far
+less:
 
+- the study's training step (:func:`study_step`): the default study's U-ResNet (m 16, depth 5,
+  reps 1) on batches of 8 and 32 events simulated with the default study's settings
+  (``config.yaml``), new events every step so maps are rebuilt; forward, cross-entropy,
+  backward, Adam step; at 1 and 2 threads; compiled vs MinkowskiEngine vs pure, and the peak
+  memory of each in a fresh process;
 - one 3×3×3 submanifold conv layer (16→16, 64→64) on a synthetic event of tens of thousands
   of voxels (:func:`lartpc_seg.sparse.synthetic.track_event`), forward + backward including
   the kernel map; useful GFLOP/s (2 · pairs · C_in · C_out per GEMM, three GEMMs) against
   ``torch.mm`` on the same number of rows in the same run;
-- one U-ResNet training step (m 16, depth 5, reps 2; new event each step so maps are rebuilt;
-  forward, cross-entropy, backward, Adam step) at several grid sizes: built-in vs ME vs the dense
-  twin (dense only where its estimated memory fits), time and peak-RSS rise. Where the dense
-  twin runs at grid ≥ 128 (tens of seconds per step on 2 cores) it takes part in the first 2
-  rounds only. The sparse engines' peak memory is measured again in a fresh process each
-  (see :func:`train_step`), and the share of each sparse engine's step spent in its
-  convolutions, kernel maps included, under :mod:`torch.profiler`
-  (:func:`convolution_share`): what is left is the part of the step no convolution engine can
-  speed up.
+- one U-ResNet training step (m 16, depth 5, reps 2 by default; new event each step) at
+  several grid sizes: built-in vs pure vs ME vs the dense twin (dense only where its estimated
+  memory fits), time and peak-RSS rise. Where the dense twin runs at grid ≥ 128 (tens of
+  seconds per step on 2 cores) it takes part in the first 2 rounds only. The sparse engines'
+  peak memory is measured again in a fresh process each (see :func:`train_step`), and the
+  share of each sparse engine's step spent in its convolutions, kernel maps included, under
+  :mod:`torch.profiler` (:func:`convolution_share`): what is left is the part of the step no
+  convolution engine can speed up.
 
 MinkowskiEngine runs with ``OPENBLAS_NUM_THREADS=1`` (set here unless already set; recorded).
-Events have ``VOXELS_PER_GRID`` voxels per unit of grid size (tracks are 1D, so the voxel count
-grows about linearly with the grid).
+Events of the grid section have ``VOXELS_PER_GRID`` voxels per unit of grid size (tracks are
+1D, so the voxel count grows about linearly with the grid).
 """
 
 from __future__ import annotations
@@ -40,14 +46,18 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
+import yaml
 
 from lartpc_seg.benchmark import cpu_model
 from lartpc_seg.io.atomic import atomic_path
 from lartpc_seg.models import DenseUResNet, UResNetConfig, build_uresnet, copy_weights
 from lartpc_seg.native_stderr import drop_native_lines
 from lartpc_seg.progress import Progress
-from lartpc_seg.sparse import SparseTensor
+from lartpc_seg.simulation.config import SimulationConfig
+from lartpc_seg.simulation.event import simulate_event
+from lartpc_seg.sparse import SparseTensor, compiled
 from lartpc_seg.sparse.layers import KERNEL_MAP_SCOPE, SubmanifoldConv3d
 from lartpc_seg.sparse.synthetic import track_event
 
@@ -57,8 +67,28 @@ VOXELS_PER_GRID = 80
 #: measured at m = 16 was 684 MiB at grid 64 (171 B) and 4369 MiB at grid 128 (136 B); fixed
 #: overheads weigh less as the grid grows, so 150 B overestimates grids of 128 and above
 DENSE_BYTES_PER_VOXEL_PER_FILTER = 150
-FULL = {"grids": [64, 128, 192], "sparse_grids": [512, 768], "runs": 5, "conv_voxels": 50_000}
-QUICK = {"grids": [64], "sparse_grids": [128], "runs": 2, "conv_voxels": 20_000}
+FULL = {
+    "grids": [64, 128, 192],
+    "sparse_grids": [512, 768],
+    "runs": 5,
+    "conv_voxels": 50_000,
+    "study_threads": [1, 2],
+    "study_events": [8, 32],
+    "study_runs": 9,
+}
+QUICK = {
+    "grids": [64],
+    "sparse_grids": [128],
+    "runs": 2,
+    "conv_voxels": 20_000,
+    "study_threads": [1],
+    "study_events": [8],
+    "study_runs": 3,
+}
+#: distinct batches per study cell, taken in turn, so every step builds new maps
+STUDY_BATCHES = 4
+#: the study's network (config.yaml's model section)
+STUDY_MODEL = {"filters": 16, "depth": 5, "reps": 1}
 #: profiled training steps per sparse engine and grid (:func:`convolution_share`)
 PROFILED_STEPS = 4
 
@@ -74,6 +104,19 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--voxels", type=int, default=None, help="voxels of the conv-layer event")
     parser.add_argument("--runs", type=int, default=None, help="measured runs per engine")
+    parser.add_argument(
+        "--study-config",
+        type=Path,
+        default=Path("config.yaml"),
+        help="the study whose simulation settings make the study-step events",
+    )
+    parser.add_argument(
+        "--study-threads", type=int, nargs="*", default=None, help="threads of the study step"
+    )
+    parser.add_argument(
+        "--study-events", type=int, nargs="*", default=None, help="events per study step"
+    )
+    parser.add_argument("--study-runs", type=int, default=None, help="rounds of the study step")
     parser.add_argument("--filters", type=int, default=16, help="U-ResNet m")
     parser.add_argument("--depth", type=int, default=5, help="U-ResNet depth")
     parser.add_argument(
@@ -93,12 +136,19 @@ def run(args: argparse.Namespace) -> int:
         ("sparse_grids", args.sparse_grids),
         ("runs", args.runs),
         ("conv_voxels", args.voxels),
+        ("study_threads", args.study_threads),
+        ("study_events", args.study_events),
+        ("study_runs", args.study_runs),
     ):
         if value is not None:
             settings[key] = value
     limit = args.memory_limit_gb * 1e9 if args.memory_limit_gb else 0.6 * _mem_available()
     results = benchmark(
-        settings, UResNetConfig(filters=args.filters, depth=args.depth), limit, args.quick
+        settings,
+        UResNetConfig(filters=args.filters, depth=args.depth),
+        limit,
+        args.quick,
+        args.study_config,
     )
     print(format_table(results))
     with atomic_path(args.out) as tmp:
@@ -109,15 +159,22 @@ def run(args: argparse.Namespace) -> int:
 
 
 def benchmark(
-    settings: dict[str, Any], config: UResNetConfig, dense_limit_bytes: float, quick: bool
+    settings: dict[str, Any],
+    config: UResNetConfig,
+    dense_limit_bytes: float,
+    quick: bool,
+    study_config: Path,
 ) -> dict[str, Any]:
     """All measurements as a JSON-ready dict (see the module docstring)."""
     me, me_reason = _import_minkowski()
+    threads = torch.get_num_threads()
     results: dict[str, Any] = {
         "meta": {
-            "threads": torch.get_num_threads(),
+            "threads": threads,
             "cpu": cpu_model(),
             "torch": torch.__version__,
+            "builtin_engine": builtin_engine(),
+            "compiled_flags": " ".join(compiled.CFLAGS),
             "minkowski": getattr(me, "__version__", None),
             "minkowski_skipped": me_reason,
             "openblas_num_threads": os.environ.get("OPENBLAS_NUM_THREADS"),
@@ -126,12 +183,25 @@ def benchmark(
             "config": config.to_dict(),
             "voxels_per_grid": VOXELS_PER_GRID,
         },
+        "study_step": {},
         "conv": {},
         "train_step": {},
     }
+    study = UResNetConfig(**STUDY_MODEL)
+    pool = study_events(study_config, STUDY_BATCHES * max(settings["study_events"]))
+    results["meta"]["study"] = {"config": str(study_config), "model": study.to_dict()}
     grids = sorted(set(settings["grids"]) | set(settings["sparse_grids"]))
+    study_cells = len(settings["study_threads"]) * len(settings["study_events"])
     # one line per measurement: each takes from seconds to minutes
-    progress = Progress("benchmark", 2 + len(grids), "measurements", interval=0)
+    progress = Progress("benchmark", study_cells + 2 + len(grids), "measurements", interval=0)
+    for n_threads in settings["study_threads"]:
+        torch.set_num_threads(n_threads)
+        for n_events in settings["study_events"]:
+            results["study_step"][f"{n_threads}t_{n_events}ev"] = study_step(
+                study, pool, n_events, n_threads, settings["study_runs"], me is not None
+            )
+            progress.update()
+    torch.set_num_threads(threads)
     for channels in (16, 64):
         results["conv"][str(channels)] = conv_layer(
             channels, settings["conv_voxels"], settings["runs"], me is not None
@@ -149,6 +219,109 @@ def benchmark(
         progress.update()
     progress.close()
     return results
+
+
+def builtin_engine() -> str:
+    """The path the built-in engine takes on CPU here: ``"compiled"`` when its kernels build
+    (as in training), else ``"torch"``."""
+    return "compiled" if compiled.available() else "torch"
+
+
+def _in_engine(fn: Callable[[], None], name: str) -> Callable[[], None]:
+    """``fn`` run with the built-in engine's path ``name`` forced."""
+
+    def run() -> None:
+        with compiled.use_engine(name):
+            fn()
+
+    return run
+
+
+Sample = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+
+
+def study_events(config_path: Path, n: int) -> list[Sample]:
+    """``n`` events simulated with the study's settings: ``(coords (N, 3), energy (N, 1),
+    label (N,))`` each.
+
+    Raises
+    ------
+    ValueError
+        When the study configuration has no ``dataset`` section with ``grid``.
+    """
+    study = yaml.safe_load(Path(config_path).read_text())
+    dataset = study.get("dataset") if isinstance(study, dict) else None
+    if not isinstance(dataset, dict) or "grid" not in dataset:
+        raise ValueError(f"{config_path}: no dataset.grid to simulate the study's events with")
+    sim = SimulationConfig.from_dict({"grid": dataset["grid"], **dataset.get("simulation", {})})
+    seed = int(study.get("seed", 0))
+    events = []
+    for k in range(n):
+        event = simulate_event(sim, seed, k)
+        events.append(
+            (
+                torch.from_numpy(np.asarray(event.coords, dtype=np.int64)),
+                torch.from_numpy(np.asarray(event.energy, dtype=np.float32)).unsqueeze(1),
+                torch.from_numpy(np.asarray(event.label, dtype=np.int64)),
+            )
+        )
+    return events
+
+
+def study_batches(pool: list[Sample], n_events: int) -> list[Sample]:
+    """:data:`STUDY_BATCHES` batches of ``n_events`` distinct events of ``pool`` each, as the
+    training assembles them (batch index in the first coordinate column)."""
+    batches = []
+    for b in range(STUDY_BATCHES):
+        chosen = pool[b * n_events : (b + 1) * n_events]
+        coords = torch.cat(
+            [
+                torch.cat([torch.full((len(c), 1), i, dtype=torch.int64), c], 1)
+                for i, (c, _, _) in enumerate(chosen)
+            ]
+        )
+        batches.append(
+            (coords, torch.cat([e for _, e, _ in chosen]), torch.cat([lab for _, _, lab in chosen]))
+        )
+    return batches
+
+
+def study_step(
+    config: UResNetConfig,
+    pool: list[Sample],
+    n_events: int,
+    threads: int,
+    runs: int,
+    with_me: bool,
+) -> dict[str, Any]:
+    """The study's training step, built-in (compiled) vs MinkowskiEngine vs pure, interleaved,
+    at the current thread count; the peak-RSS rise of each in a fresh process."""
+    batches = study_batches(pool, n_events)
+    fns, _ = _sparse_steps(config, batches, with_me)
+    out: dict[str, Any] = {
+        "threads": threads,
+        "events": n_events,
+        "voxels": int(sum(len(c) for c, _, _ in batches) / len(batches)),
+    }
+    out.update(interleaved(fns, runs))
+    for name in fns:
+        out[name]["peak_mib_shared"] = out[name]["peak_mib"]
+        out[name]["peak_mib"] = _peak_in_fresh_process(config, batches, name, min(runs, 3))
+    _add_ratios(out, fns)
+    out["runs"] = runs
+    return out
+
+
+def _add_ratios(out: dict[str, Any], fns: dict[str, Any]) -> None:
+    """Ratios of medians and paired ratios of MinkowskiEngine and pure against built-in."""
+    for name in ("minkowski", "pure"):
+        if name in fns:
+            out[f"{name}_over_builtin"] = paired_ratio(out[name], out["builtin"])
+            out[f"{name}_over_builtin"]["of_medians"] = (
+                out[name]["median_s"] / out["builtin"]["median_s"]
+            )
+    if "minkowski" not in fns:
+        out["minkowski"] = {"skipped": "MinkowskiEngine not importable"}
 
 
 def _import_minkowski():
@@ -287,7 +460,11 @@ def conv_layer(channels: int, voxels: int, runs: int, with_me: bool) -> dict[str
         for _ in range(3):
             torch.mm(a, w)
 
-    fns: dict[str, Callable[[], None]] = {"builtin": run_builtin, "torch_mm": run_mm}
+    fns: dict[str, Callable[[], None]] = {
+        "builtin": _in_engine(run_builtin, builtin_engine()),
+        "pure": _in_engine(run_builtin, "torch"),
+        "torch_mm": run_mm,
+    }
     if with_me:
         from lartpc_seg.sparse import minkowski
 
@@ -307,10 +484,8 @@ def conv_layer(channels: int, voxels: int, runs: int, with_me: bool) -> dict[str
         t["gflops"] = flop / 1e9 / t["median_s"]
         out[name] = t
     out["builtin_fraction_of_mm"] = out["builtin"]["gflops"] / out["torch_mm"]["gflops"]
-    if with_me:
-        out["minkowski_over_builtin"] = paired_ratio(out["minkowski"], out["builtin"])
-    else:
-        out["minkowski"] = {"skipped": "MinkowskiEngine not importable"}
+    out["pure_fraction_of_mm"] = out["pure"]["gflops"] / out["torch_mm"]["gflops"]
+    _add_ratios(out, fns)
     return out
 
 
@@ -333,21 +508,27 @@ def _training_events(config: UResNetConfig, grid: int) -> list[tuple[torch.Tenso
 
 
 def _sparse_steps(
-    config: UResNetConfig, events: list[tuple[torch.Tensor, ...]], with_me: bool
+    config: UResNetConfig, events: list[Sample], with_me: bool, only: str | None = None
 ) -> tuple[dict[str, Callable[[], None]], torch.nn.Module]:
-    """One training-step closure per sparse engine, each taking the next event in turn.
+    """One training-step closure per sparse engine (``only``: that one alone), each taking the
+    next event (batch) in turn: ``builtin`` (the built-in engine as training runs it), ``pure``
+    (its pure-PyTorch path) and ``minkowski``, all with the same initial weights.
 
     Returns the closures and the built-in network (the source of every twin's weights).
     """
     torch.manual_seed(0)
-    nets = {"builtin": build_uresnet(config)}
+    nets = {"builtin": build_uresnet(config), "pure": build_uresnet(config)}
+    copy_weights(nets["builtin"], nets["pure"])
     if with_me:
         nets["minkowski"] = build_uresnet(
             UResNetConfig(**{**config.to_dict(), "backend": "minkowski"})
         )
         copy_weights(nets["builtin"], nets["minkowski"])
+    paths = {"builtin": builtin_engine(), "pure": "torch", "minkowski": "auto"}
     fns: dict[str, Callable[[], None]] = {}
     for name, net in nets.items():
+        if only is not None and name != only:
+            continue
         opt = torch.optim.Adam(net.parameters(), lr=1e-3)
         in_turn = itertools.cycle(events)
 
@@ -358,7 +539,7 @@ def _sparse_steps(
             loss.backward()
             opt.step()
 
-        fns[name] = step
+        fns[name] = _in_engine(step, paths[name])
     return fns, nets["builtin"]
 
 
@@ -368,7 +549,7 @@ def _is_convolution(name: str) -> bool:
         return False
     return (
         name == KERNEL_MAP_SCOPE
-        or name.startswith("SparseConvFunction")
+        or name.startswith(("SparseConvFunction", "CompiledConvFunction"))
         or (name.startswith("Minkowski") and "Function" in name)
     )
 
@@ -378,7 +559,8 @@ def convolution_share(fn: Callable[[], None], steps: int = PROFILED_STEPS) -> fl
 
     The calls run under :mod:`torch.profiler`; a convolution's time is the total (children
     included) of the built-in engine's autograd function and its backward node, of
-    MinkowskiEngine's ``Minkowski*Function`` ones, and of the built-in kernel-map builds
+    MinkowskiEngine's ``Minkowski*Function`` ones (the compiled kernels' ``CompiledConvFunction``
+    likewise), and of the built-in kernel-map builds
     (:data:`~lartpc_seg.sparse.layers.KERNEL_MAP_SCOPE`; MinkowskiEngine builds its maps inside
     its functions). These do not nest in one another. The profiler slows every operation by
     a similar amount, so the share, not the profiled time, is what carries over.
@@ -401,23 +583,25 @@ def convolution_share(fn: Callable[[], None], steps: int = PROFILED_STEPS) -> fl
 
 
 def fresh_process_peak(
-    config: dict[str, Any], grid: int, engine: str, runs: int, threads: int
+    config: dict[str, Any], events: list[Sample], engine: str, runs: int, threads: int
 ) -> float:
     """Peak-RSS rise (MiB, max over ``runs`` after a warm-up) of one sparse engine's training
-    step, measured in the calling process: :func:`train_step` runs it in a fresh one."""
+    step on ``events`` in turn, measured in the calling process: :func:`train_step` and
+    :func:`study_step` run it in a fresh one."""
     torch.set_num_threads(threads)
-    model = UResNetConfig(**config)
-    fns, _ = _sparse_steps(model, _training_events(model, grid), engine == "minkowski")
+    fns, _ = _sparse_steps(UResNetConfig(**config), events, engine == "minkowski", only=engine)
     fn = fns[engine]
     fn()
     return max(_measure(fn)[1] for _ in range(runs))
 
 
-def _peak_in_fresh_process(config: UResNetConfig, grid: int, engine: str, runs: int) -> float:
+def _peak_in_fresh_process(
+    config: UResNetConfig, events: list[Sample], engine: str, runs: int
+) -> float:
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
         job = pool.submit(
-            fresh_process_peak, config.to_dict(), grid, engine, runs, torch.get_num_threads()
+            fresh_process_peak, config.to_dict(), events, engine, runs, torch.get_num_threads()
         )
         return job.result()
 
@@ -470,21 +654,19 @@ def train_step(
         out["dense_estimate_gb"] = estimate / 1e9
     dense_runs = max(1, min(runs, 2)) if "dense" in fns and grid >= 128 else runs
     out.update(interleaved(fns, runs, {"dense": dense_runs}))
-    for name in ("builtin", "minkowski"):
+    for name in ("builtin", "pure", "minkowski"):
         if name in out:
             out[name]["convolution_share"] = convolution_share(fns[name])
             out[name]["peak_mib_shared"] = out[name]["peak_mib"]
-            out[name]["peak_mib"] = _peak_in_fresh_process(config, grid, name, runs)
-    if with_me:
-        out["minkowski_over_builtin"] = paired_ratio(out["minkowski"], out["builtin"])
-    else:
-        out["minkowski"] = {"skipped": "MinkowskiEngine not importable"}
+            out[name]["peak_mib"] = _peak_in_fresh_process(config, events, name, runs)
+    _add_ratios(out, fns)
     out["runs"] = runs
     out["dense_runs"] = dense_runs if "dense" in fns else 0
     return out
 
 
-ENGINES = ("builtin", "minkowski", "dense")
+ENGINES = ("builtin", "pure", "minkowski", "dense")
+STUDY_ENGINES = ("builtin", "minkowski", "pure")
 
 
 def convolution_budget(step: dict[str, Any]) -> dict[str, float] | None:
@@ -525,19 +707,44 @@ def format_table(results: dict[str, Any]) -> str:
     lines = [
         f"torch {meta['torch']}, {meta['threads']} threads, {meta['cpu']}, "
         f"MinkowskiEngine {meta['minkowski'] or 'absent'} "
-        f"(OPENBLAS_NUM_THREADS={meta['openblas_num_threads']})",
+        f"(OPENBLAS_NUM_THREADS={meta['openblas_num_threads']}); built-in engine: "
+        f"{meta.get('builtin_engine', 'torch')}",
         "",
-        "submanifold conv layer, forward+backward incl. map (median s, useful GFLOP/s):",
     ]
+    if results.get("study_step"):
+        lines += [
+            "the study's training step (m 16, depth 5, reps 1; median ms / fresh-process "
+            "peak-RSS rise MiB; ratios: of medians, then per round median [min, max]):"
+        ]
+        for r in results["study_step"].values():
+            cells = [f"  {r['threads']} thread(s), {r['events']} events ({r['voxels']} voxels):"]
+            for name in STUDY_ENGINES:
+                e = r.get(name, {})
+                cells.append(
+                    f"{name} {e['median_s'] * 1e3:.0f} ms {e['peak_mib']:.0f} MiB"
+                    if "median_s" in e
+                    else f"{name} skipped"
+                )
+            for name in ("minkowski", "pure"):
+                ratio = r.get(f"{name}_over_builtin")
+                if ratio:
+                    cells.append(
+                        f"{name} / builtin {ratio['of_medians']:.2f}× ({_ratio_cell(ratio)})"
+                    )
+            lines.append(" | ".join(cells))
+        lines.append("")
+    lines.append("submanifold conv layer, forward+backward incl. map (median s, useful GFLOP/s):")
     for channels, r in results["conv"].items():
         cells = [f"  {channels:>3}->{channels:<3} {r['voxels']} voxels {r['pairs']} pairs:"]
-        for name in ("builtin", "minkowski", "torch_mm"):
+        for name in ("builtin", "pure", "minkowski", "torch_mm"):
             e = r.get(name, {})
             if "median_s" in e:
                 cells.append(f"{name} {e['median_s'] * 1e3:.1f} ms {e['gflops']:.1f} GF/s")
             else:
                 cells.append(f"{name} skipped")
         cells.append(f"builtin = {100 * r['builtin_fraction_of_mm']:.0f}% of mm")
+        if "pure_fraction_of_mm" in r:
+            cells.append(f"pure = {100 * r['pure_fraction_of_mm']:.0f}% of mm")
         if r.get("minkowski_over_builtin"):
             cells.append(f"ME / builtin {_ratio_cell(r['minkowski_over_builtin'])}")
         lines.append(" | ".join(cells))
@@ -563,7 +770,7 @@ def format_table(results: dict[str, Any]) -> str:
     for grid, r in results["train_step"].items():
         cells = [
             f"{name} {100 * r[name]['convolution_share']:.0f} %"
-            for name in ("builtin", "minkowski")
+            for name in ("builtin", "pure", "minkowski")
             if "convolution_share" in r.get(name, {})
         ]
         budget = convolution_budget(r)
@@ -577,21 +784,24 @@ def format_table(results: dict[str, Any]) -> str:
 
 
 def draw_plots(results: dict[str, Any], directory: Path) -> list[Path]:
-    """Time and memory vs grid size (log-log), one PNG each, like the paper's plots."""
+    """Time and memory vs grid size (log-log), one PNG each, like the paper's plots; none
+    without grids."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    directory.mkdir(parents=True, exist_ok=True)
     grids = sorted(int(g) for g in results["train_step"])
-    written = []
+    written: list[Path] = []
+    if not grids:  # a run without the grid sweep (--grids and --sparse-grids empty)
+        return written
+    directory.mkdir(parents=True, exist_ok=True)
     for key, ylabel, stem in (
         ("median_s", "training step time [s]", "engine_time"),
         ("peak_mib", "peak memory rise [MiB]", "engine_memory"),
     ):
         fig, ax = plt.subplots(figsize=(5, 4))
-        for name, marker in zip(ENGINES, "osD", strict=True):
+        for name, marker in zip(ENGINES, "o^sD", strict=True):
             pts = [
                 (g, results["train_step"][str(g)][name][key])
                 for g in grids
@@ -630,9 +840,10 @@ def engine_markdown(results: dict[str, Any]) -> str:
         "the rounds of the two runs' ratio (run back to back, A, B, A, B, …); dense vs sparse: "
         "ratios of medians.",
         "",
-        "| comparison | ratio |",
-        "|---|---|",
     ]
+    if results.get("study_step"):
+        lines += _study_markdown(results, meta)
+    lines += ["| comparison | ratio |", "|---|---|"]
     steps = results["train_step"]
     for channels, r in results["conv"].items():
         if r.get("minkowski_over_builtin"):
@@ -667,4 +878,36 @@ def engine_markdown(results: dict[str, Any]) -> str:
             f"| {channels}-channel submanifold conv, built-in useful FLOP/s / torch.mm FLOP/s | "
             f"{100 * r['builtin_fraction_of_mm']:.0f} % |"
         )
+        if "pure_fraction_of_mm" in r:
+            lines.append(
+                f"| {channels}-channel submanifold conv, pure-PyTorch path useful FLOP/s / "
+                f"torch.mm FLOP/s | {100 * r['pure_fraction_of_mm']:.0f} % |"
+            )
     return "\n".join(lines) + "\n"
+
+
+def _study_markdown(results: dict[str, Any], meta: dict[str, Any]) -> list[str]:
+    """The study-step table of :func:`engine_markdown`."""
+    lines = [
+        f"The study's training step (U-ResNet m 16, depth 5, reps 1; forward, cross-entropy, "
+        f"backward, Adam; new simulated events every step), built-in engine "
+        f"({meta.get('builtin_engine', 'torch')} kernels) against MinkowskiEngine and against "
+        "its pure-PyTorch path: ratios of medians, then the per-round ratio's median "
+        "[min, max]; peak-RSS rise of a step in a fresh process.",
+        "",
+        "| threads | events / step (voxels) | MinkowskiEngine time / built-in | "
+        "pure-PyTorch time / built-in | peak MiB built-in / pure / MinkowskiEngine |",
+        "|---|---|---|---|---|",
+    ]
+    for r in results["study_step"].values():
+        cells = [str(r["threads"]), f"{r['events']} ({r['voxels']})"]
+        for name in ("minkowski", "pure"):
+            ratio = r.get(f"{name}_over_builtin")
+            cells.append(f"**{ratio['of_medians']:.2f}×** ({_ratio_cell(ratio)})" if ratio else "—")
+        peaks = [
+            f"{r[name]['peak_mib']:.0f}" if "peak_mib" in r.get(name, {}) else "—"
+            for name in ("builtin", "pure", "minkowski")
+        ]
+        cells.append(" / ".join(peaks))
+        lines.append("| " + " | ".join(cells) + " |")
+    return [*lines, ""]

@@ -7,7 +7,8 @@ input's row order, and the skip-connection operations. Every parametrised layer 
 ``(K, C_in, C_out)`` in :mod:`lartpc_seg.sparse.kernel_map` offset order), so weights can be
 copied between backends (:func:`lartpc_seg.models.convert.copy_weights`).
 
-Backends: ``"torch"`` (the built-in engine), ``"minkowski"``
+Backends: ``"torch"`` (the built-in engine: compiled kernels on CPU, pure PyTorch otherwise,
+:mod:`lartpc_seg.sparse.compiled`), ``"minkowski"``
 (:mod:`lartpc_seg.sparse.minkowski`, needs MinkowskiEngine) and ``"dense"`` (``nn.Conv3d``
 twins on ``(B, C, D, D, D)`` tensors, for the sparse-vs-dense benchmark).
 """
@@ -50,7 +51,7 @@ class Backend(Protocol):
 
 
 class TorchBackend:
-    """The built-in pure-PyTorch engine (:mod:`lartpc_seg.sparse`)."""
+    """The built-in engine (:mod:`lartpc_seg.sparse`)."""
 
     name = "torch"
 

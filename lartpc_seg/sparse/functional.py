@@ -1,14 +1,22 @@
-"""Sparse convolution as gather → batched GEMM → grouped sum, with a memory-lean backward.
+"""Sparse convolution: one entry point, :func:`sparse_conv`, and its two implementations.
+
+The compiled kernels (:class:`CompiledConvFunction`, a :class:`NeighbourMap`, CPU) gather,
+multiply and sum in one pass over a neighbour table: see :mod:`lartpc_seg.sparse.compiled` and
+``csrc/engine.cpp``. They are what a CPU run uses.
+
+The pure-PyTorch path (:class:`SparseConvFunction`, a :class:`KernelMap`) is the reference, and
+what CUDA tensors, other dtypes and ``LARTPC_ENGINE=torch`` use: gather → batched GEMM →
+grouped sum, with a memory-lean backward.
 
 Forward: one ``index_select`` gathers the input row of every pair into a padded
 ``(S, width, C_in)`` buffer (one slot per non-empty kernel offset, see :class:`_Padded`), one
 ``bmm`` multiplies every slot by its offset's ``(C_in, C_out)`` weight, and one sparse CSR ×
 dense product sums the pairs of each output row (the CSR matrix has a 1 at ``(out_row, pair)``;
 the pairs are grouped by the kernel map, see
-:meth:`~lartpc_seg.sparse.kernel_map.KernelMap.grouping`). On CPU the CSR product is many times
-faster than ``index_add_`` (which sorts its index on every call and, at 2 threads, collapses
-under load) and needs no atomics; a handful of large ops per layer instead of ~30 per-offset
-ones also keeps the per-op overhead and thread synchronisation low.
+:meth:`~lartpc_seg.sparse.kernel_map.KernelMap.grouping`). The CSR product needs no atomics
+and, on CPU, is many times faster than ``index_add_``, which sorts its index on every call; a
+handful of large ops per layer, not one per kernel offset, keeps the per-op overhead and the
+thread synchronisation low.
 
 Backward: the gradient of the grouped sum is a gather of ``grad_out`` rows; one ``bmm`` gives
 the weight gradient from the recomputed input gather, another the gradient of every pair, and
@@ -17,17 +25,16 @@ features and the weight are saved between the passes: the pair buffers live insi
 The padding costs ``S · width - P`` extra rows: an offset with ``c`` pairs takes
 ``ceil(c / width)`` slots, and ``width`` is chosen per map (:func:`_slot_width`) so that the
 padding stays near 10 % of the pairs without making the slots so narrow that the per-slot cost
-of ``bmm`` dominates (offsets of track-like events differ up to 3-4× in pair count; one slot
-per offset, as wide as the largest, padded 60-125 %).
+of ``bmm`` dominates. (The offsets of track-like events differ 3-4× in pair count, so one slot
+per offset, as wide as the largest, would pad 60-125 %.)
 
 Scratch memory: the pair buffers of a layer hold ~10 rows per voxel, far more than its output.
 They are taken from the batch's :class:`~lartpc_seg.sparse.workspace.Workspace` (two slots
-reused by every convolution, forward and backward) instead of being allocated per call, and a
+reused by every convolution, forward and backward) rather than allocated per call, and a
 layer whose buffers would exceed :data:`CHUNK_ELEMENTS` runs over its slots in consecutive
 chunks, each summed into the output in place (``addmm_``) by its own columns of the CSR matrix.
-Peak memory is then the activations autograd keeps plus ~8 MiB, and the C heap no longer
-fragments around freed buffers: the grid-128 training step's peak-RSS rise fell from ~170 to
-~72 MiB, and the step got ~20 % faster (the README, "Backends").
+Peak memory is then the activations autograd keeps plus ~8 MiB, and the C heap does not
+fragment around freed buffers (:mod:`lartpc_seg.sparse.workspace`).
 """
 
 from __future__ import annotations
@@ -37,17 +44,19 @@ from dataclasses import dataclass
 
 import torch
 
+from lartpc_seg.sparse import compiled
 from lartpc_seg.sparse.kernel_map import KernelMap, group_rows
+from lartpc_seg.sparse.neighbours import NeighbourMap
 from lartpc_seg.sparse.workspace import Workspace
 
 #: ``bmm`` cost of one slot, in rows of padding: narrower slots are worth it only while the
-#: padding they save exceeds this (16 to 256 gave the same U-ResNet step time within 5 %)
+#: padding they save exceeds this (the U-ResNet step time is flat within 5 % from 16 to 256)
 SLOT_COST_ROWS = 64
 
 #: Largest pair buffer (values) of one pass over the slots: a layer whose pairs need more is
 #: computed in consecutive chunks of slots, so the scratch memory stays near 2 × 4 MiB (float32)
-#: while the grouped sum gains one small matrix product per chunk. (8 MiB made the default
-#: training step 1-2 % faster and raised the grid-128 step's peak memory from ~70 to ~88 MiB.)
+#: while the grouped sum gains one small matrix product per chunk. (Twice this budget makes the
+#: training step 1-2 % faster for ~25 % more peak memory at grid 128.)
 CHUNK_ELEMENTS = 1 << 20
 
 
@@ -256,8 +265,51 @@ class SparseConvFunction(torch.autograd.Function):
         return grad_x, grad_w, None, None, None
 
 
+def _unit_stride_rows(t: torch.Tensor) -> torch.Tensor:
+    """``t`` as the compiled kernels read it: column stride 1, row stride at least the row.
+
+    Rows at a wider stride (a column slice of a concatenation's gradient) are read in place;
+    anything else (an expanded gradient, the arbitrary strides a size-1 dimension may carry)
+    is copied.
+    """
+    if t.numel() == 0 or (t.stride(1) == 1 and t.stride(0) >= t.shape[1]):
+        return t
+    return t.clone(memory_format=torch.contiguous_format)
+
+
+class CompiledConvFunction(torch.autograd.Function):
+    """Differentiable ``out = conv(x, weight)`` along a :class:`NeighbourMap`, by the compiled
+    kernels: the forward gathers along the table, the input gradient along the transposed
+    table with the transposed weights, the weight gradient sums over the offsets' pairs."""
+
+    @staticmethod
+    def forward(ctx, x, weight, nmap: NeighbourMap):
+        x = _unit_stride_rows(x)
+        weight = weight.contiguous()
+        ctx.nmap = nmap
+        ctx.save_for_backward(x, weight)
+        return compiled.load().gather_conv(x, *nmap.pairs(), weight, nmap.n_out)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        x, weight = ctx.saved_tensors
+        nmap: NeighbourMap = ctx.nmap
+        ext = compiled.load()
+        grad_out = _unit_stride_rows(grad_out)
+        grad_x = grad_w = None
+        if ctx.needs_input_grad[0]:
+            weight_t = weight.transpose(1, 2).contiguous()
+            grad_x = ext.gather_conv(grad_out, *nmap.pairs_t(), weight_t, nmap.n_in)
+        if ctx.needs_input_grad[1]:
+            grad_w = ext.weight_grad(x, grad_out, *nmap.pairs(), nmap.kernel_volume)
+        return grad_x, grad_w, None
+
+
 def sparse_conv(
-    x: torch.Tensor, weight: torch.Tensor, kmap: KernelMap, workspace: Workspace | None = None
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    kmap: KernelMap | NeighbourMap,
+    workspace: Workspace | None = None,
 ) -> torch.Tensor:
     """Apply a sparse convolution.
 
@@ -268,11 +320,12 @@ def sparse_conv(
     weight : (K, C_in, C_out) float
         One ``(C_in, C_out)`` matrix per kernel offset, in the order of
         :mod:`lartpc_seg.sparse.kernel_map`.
-    kmap : KernelMap
-        Pairs of input and output rows per offset.
+    kmap : KernelMap or NeighbourMap
+        The pairs of input and output rows per offset: a :class:`KernelMap` runs the
+        pure-PyTorch path, a :class:`NeighbourMap` the compiled kernels (CPU only).
     workspace : Workspace or None
-        Scratch buffers shared with the other convolutions of the batch (slots 0-2); None
-        allocates fresh ones.
+        Scratch buffers of the pure-PyTorch path shared with the other convolutions of the
+        batch (slots 0-2); None allocates fresh ones.
 
     Returns
     -------
@@ -283,4 +336,8 @@ def sparse_conv(
             f"weight {tuple(weight.shape)} does not fit a kernel of volume {kmap.kernel_volume} "
             f"on {x.shape[1]} input channels"
         )
+    if isinstance(kmap, NeighbourMap):
+        if x.shape[0] != kmap.n_in:
+            raise ValueError(f"{x.shape[0]} input rows for a map of {kmap.n_in}")
+        return CompiledConvFunction.apply(x, weight, kmap)
     return SparseConvFunction.apply(x, weight, kmap, x.shape[0], workspace)

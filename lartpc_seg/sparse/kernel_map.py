@@ -264,6 +264,30 @@ def submanifold_map(coords: torch.Tensor) -> KernelMap:
     return KernelMap(in_rows, out_rows, counts, n, identity=centre)
 
 
+def parent_sites(coords: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The sites one k=2 s=2 convolution maps ``coords`` onto.
+
+    Parameters
+    ----------
+    coords : (N, 4) int64
+        Input coordinates at stride s (units of s).
+
+    Returns
+    -------
+    coarse : (M, 4) int64
+        Unique ``(b, x // 2, y // 2, z // 2)``, sorted by packed key; units of 2 s.
+    parent : (N,) int64
+        The coarse row of each input row.
+    offset : (N,) int64
+        The kernel offset ``(x % 2, y % 2, z % 2)`` (row-major) through which it is read.
+    """
+    parent = coords.clone()
+    parent[:, 1:] = torch.div(coords[:, 1:], 2, rounding_mode="floor")
+    keys, rows = torch.unique(pack_keys(parent), return_inverse=True)
+    k = (coords[:, 1] % 2) * 4 + (coords[:, 2] % 2) * 2 + (coords[:, 3] % 2)
+    return _unpack_keys(keys), rows, k.to(torch.int64)
+
+
 def down_map(coords: torch.Tensor) -> tuple[torch.Tensor, KernelMap]:
     """Output coordinates and kernel map of a k=2 s=2 convolution.
 
@@ -279,11 +303,7 @@ def down_map(coords: torch.Tensor) -> tuple[torch.Tensor, KernelMap]:
     KernelMap
         8 offsets ``(x % 2, y % 2, z % 2)`` in row-major order; each input row appears once.
     """
-    parent = coords.clone()
-    parent[:, 1:] = torch.div(coords[:, 1:], 2, rounding_mode="floor")
-    keys, out_rows = torch.unique(pack_keys(parent), return_inverse=True)
-    coarse = _unpack_keys(keys)
-    k = ((coords[:, 1] % 2) * 4 + (coords[:, 2] % 2) * 2 + (coords[:, 3] % 2)).to(torch.int64)
+    coarse, out_rows, k = parent_sites(coords)
     k_sorted, in_rows = torch.sort(k, stable=True)
     counts = tuple(torch.bincount(k_sorted, minlength=8).tolist())
     return coarse, KernelMap(in_rows, out_rows[in_rows], counts, coarse.shape[0])

@@ -7,8 +7,10 @@ import math
 import torch
 from torch import nn
 
+from lartpc_seg.sparse import compiled
 from lartpc_seg.sparse.functional import sparse_conv
 from lartpc_seg.sparse.kernel_map import KernelMap, down_map, submanifold_map
+from lartpc_seg.sparse.neighbours import NeighbourMap, down_neighbours, submanifold_neighbours
 from lartpc_seg.sparse.tensor import SparseTensor
 
 #: name under which :mod:`torch.profiler` records the building of a kernel map
@@ -22,24 +24,51 @@ def _init_weight(volume: int, c_in: int, c_out: int) -> nn.Parameter:
     return nn.Parameter(w)
 
 
-def _submanifold_kmap(x: SparseTensor) -> KernelMap:
-    key = (x.stride, "submanifold3")
+def _engine(x: SparseTensor) -> str:
+    """``"compiled"`` or ``"torch"``: which kernels convolve ``x`` (:mod:`.compiled`)."""
+    return "compiled" if compiled.use_compiled(x.features) else "torch"
+
+
+def _submanifold_kmap(x: SparseTensor) -> KernelMap | NeighbourMap:
+    engine = _engine(x)
+    key = (x.stride, "submanifold3", engine)
     kmap = x.cache.maps.get(key)
     if kmap is None:
+        build = submanifold_neighbours if engine == "compiled" else submanifold_map
         with torch.profiler.record_function(KERNEL_MAP_SCOPE):
-            kmap = x.cache.maps[key] = submanifold_map(x.coords)
+            kmap = x.cache.maps[key] = build(x.coords)
     return kmap
 
 
-def _down_kmap(x: SparseTensor) -> KernelMap:
+def _down_kmap(x: SparseTensor) -> KernelMap | NeighbourMap:
     """The map from stride s to 2 s, building (and caching) the coarse coordinates."""
-    key = (x.stride, "down2")
+    engine = _engine(x)
+    key = (x.stride, "down2", engine)
     kmap = x.cache.maps.get(key)
     if kmap is None:
+        build = down_neighbours if engine == "compiled" else down_map
         with torch.profiler.record_function(KERNEL_MAP_SCOPE):
-            coarse, kmap = down_map(x.coords)
+            coarse, kmap = build(x.coords)
         x.cache.maps[key] = kmap
-        x.cache.coords[2 * x.stride] = coarse
+        x.cache.coords.setdefault(2 * x.stride, coarse)
+    return kmap
+
+
+def _up_kmap(x: SparseTensor) -> KernelMap | NeighbourMap:
+    """The transposed map of the down convolution that made ``x``'s stride."""
+    engine = _engine(x)
+    fine = x.stride // 2
+    down = x.cache.maps.get((fine, "down2", engine)) if x.stride >= 2 else None
+    if down is None:
+        raise ValueError(f"no finer coordinates cached below stride {x.stride}")
+    key = (fine, "up2", engine)
+    kmap = x.cache.maps.get(key)
+    if kmap is None:
+        if isinstance(down, NeighbourMap):
+            kmap = down.transposed()
+        else:
+            kmap = down.transposed(x.cache.coords[fine].shape[0])
+        x.cache.maps[key] = kmap
     return kmap
 
 
@@ -99,15 +128,9 @@ class UpConv3d(_ConvState, nn.Module):
         self.weight = _init_weight(8, in_channels, out_channels)
 
     def forward(self, x: SparseTensor) -> SparseTensor:
-        if x.stride < 2 or (x.stride // 2, "down2") not in x.cache.maps:
-            raise ValueError(f"no finer coordinates cached below stride {x.stride}")
-        fine = x.stride // 2
-        key = (fine, "up2")
-        kmap = x.cache.maps.get(key)
-        if kmap is None:
-            n_fine = x.cache.coords[fine].shape[0]
-            kmap = x.cache.maps[key] = x.cache.maps[(fine, "down2")].transposed(n_fine)
+        kmap = _up_kmap(x)
         out = sparse_conv(x.features, self.weight, kmap, x.cache.workspace)
+        fine = x.stride // 2
         return SparseTensor(out, x.cache.coords[fine], fine, x.cache)
 
 

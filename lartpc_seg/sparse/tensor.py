@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import torch
 
 from lartpc_seg.sparse.kernel_map import KernelMap
+from lartpc_seg.sparse.neighbours import NeighbourMap
 from lartpc_seg.sparse.workspace import Workspace
 
 
@@ -19,16 +20,18 @@ class MapCache:
     coords : dict[int, LongTensor (N_s, 4)]
         Active coordinates ``(batch, x, y, z)`` at each tensor stride ``s``, in units of the
         stride (a voxel at stride ``s`` covers ``s**3`` input voxels).
-    maps : dict[tuple[int, str], KernelMap]
-        Kernel maps keyed by ``(stride, kind)``; ``kind`` is ``"submanifold3"`` or ``"down2"``
-        (the map from stride ``s`` to ``2 s``, also used transposed by the up convolution).
+    maps : dict[tuple[int, str, str], KernelMap | NeighbourMap]
+        Kernel maps keyed by ``(stride, kind, engine)``; ``kind`` is ``"submanifold3"``,
+        ``"down2"`` (the map from stride ``s`` to ``2 s``) or ``"up2"`` (its transpose);
+        ``engine`` is ``"torch"`` (a :class:`KernelMap`) or ``"compiled"`` (a
+        :class:`NeighbourMap`, :mod:`lartpc_seg.sparse.neighbours`).
     workspace : Workspace or None
         Scratch buffers of the convolutions on this input, forward and backward; None: each
         convolution allocates its own.
     """
 
     coords: dict[int, torch.Tensor] = field(default_factory=dict)
-    maps: dict[tuple[int, str], KernelMap] = field(default_factory=dict)
+    maps: dict[tuple[int, str, str], KernelMap | NeighbourMap] = field(default_factory=dict)
     workspace: Workspace | None = field(default_factory=Workspace)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -37,16 +38,32 @@ def test_quick_engine_benchmark_writes_positive_figures(tmp_path):
             "3",
             "--filters",
             "4",
+            "--study-threads",
+            "1",
+            "--study-events",
+            "2",
+            "--study-runs",
+            "1",
+            "--study-config",
+            str(Path(__file__).resolve().parents[2] / "config.yaml"),
         ]
     )
     assert engine.run(args) == 0
     results = json.loads(out.read_text())
     assert results["meta"]["threads"] == 1 and results["meta"]["quick"] is True
+    assert results["meta"]["builtin_engine"] in ("compiled", "torch")
+    study = results["study_step"]["1t_2ev"]
+    assert study["threads"] == 1 and study["events"] == 2 and study["voxels"] > 100
+    for name in ("builtin", "pure"):
+        assert study[name]["median_s"] > 0 and study[name]["peak_mib"] >= 0
+    assert study["pure_over_builtin"]["of_medians"] == pytest.approx(
+        study["pure"]["median_s"] / study["builtin"]["median_s"]
+    )
     assert set(results["conv"]) == {"16", "64"}
     for r in results["conv"].values():
         assert r["voxels"] > 0 and r["pairs"] >= r["voxels"]
         assert r["builtin"]["median_s"] > 0 and r["torch_mm"]["gflops"] > 0
-        assert r["builtin_fraction_of_mm"] > 0
+        assert r["builtin_fraction_of_mm"] > 0 and r["pure_fraction_of_mm"] > 0
     assert set(results["train_step"]) == {"16", "32"}
     assert results["train_step"]["16"]["dense"]["median_s"] > 0
     assert results["train_step"]["32"]["dense"] == {"skipped": "sparse-only grid"}
@@ -63,6 +80,7 @@ def test_quick_engine_benchmark_writes_positive_figures(tmp_path):
     assert (tmp_path / "engine_memory.png").stat().st_size > 0
     text = engine.engine_markdown(results)
     assert text.startswith("### Sparse engine benchmark") and "% |" in text
+    assert "| 1 | 2 (" in text  # the study-step row: 1 thread, 2 events
 
 
 def test_dense_memory_estimate_grows_as_the_grid_volume():
@@ -140,6 +158,7 @@ def test_convolution_share_counts_the_convolutions_and_their_maps_only():
     assert 0.0 < diluted < conv_only / 2
     assert engine._is_convolution(KERNEL_MAP_SCOPE)
     assert engine._is_convolution("SparseConvFunctionBackward")
+    assert engine._is_convolution("CompiledConvFunctionBackward")
     assert engine._is_convolution("MinkowskiConvolutionTransposeFunctionBackward")
     assert not engine._is_convolution(
         "autograd::engine::evaluate_function: SparseConvFunctionBackward"

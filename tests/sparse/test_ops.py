@@ -1,4 +1,5 @@
-"""Each sparse op equals the dense convolution restricted to the active sites (float64)."""
+"""Each sparse op of the pure-PyTorch path equals the dense convolution restricted to the active
+sites (float64); the compiled kernels are compared with both in test_compiled.py."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from lartpc_seg.sparse import SparseTensor, functional
+from lartpc_seg.sparse import SparseTensor, compiled, functional
 from lartpc_seg.sparse.functional import sparse_conv
 from lartpc_seg.sparse.kernel_map import (
     MAX_COORD,
@@ -34,10 +35,11 @@ BATCHES = {
 
 @pytest.fixture(autouse=True, params=["default slots", "narrow slots", "small chunks"])
 def _one_thread_each_slot_layout(request, monkeypatch):
-    """Run every test with the chosen slot width, with the narrowest one (many slots per
-    kernel offset, so the weight gradient sums over slots) and with chunks of a few slots (each
-    layer computed in several passes that add up)."""
+    """Run every test on the pure-PyTorch path with the chosen slot width, with the narrowest
+    one (many slots per kernel offset, so the weight gradient sums over slots) and with chunks
+    of a few slots (each layer computed in several passes that add up)."""
     torch.set_num_threads(1)
+    monkeypatch.setattr(compiled, "_override", "torch")
     if request.param in ("narrow slots", "small chunks"):
         monkeypatch.setattr(functional, "SLOT_COST_ROWS", 0)
     if request.param == "small chunks":
@@ -103,7 +105,7 @@ def test_up_conv_equals_transposed_dense_conv_at_target_sites(name):
     g, batch, coords, _ = _case(name)
     fine = SparseTensor(torch.zeros(len(coords), 1, dtype=torch.float64), coords)
     coarse_coords, kmap = down_map(coords)
-    fine.cache.maps[(1, "down2")] = kmap
+    fine.cache.maps[(1, "down2", "torch")] = kmap
     fine.cache.coords[2] = coarse_coords
     xc = torch.randn(len(coarse_coords), 3, generator=g, dtype=torch.float64, requires_grad=True)
     layer = UpConv3d(3, 4).double()
@@ -127,9 +129,9 @@ def test_submanifold_layer_builds_the_map_once_and_counts_neighbour_pairs():
     t = SparseTensor(x, coords)
     conv = SubmanifoldConv3d(3, 3).double()
     first = conv(t)
-    kmap = t.cache.maps[(1, "submanifold3")]
+    kmap = t.cache.maps[(1, "submanifold3", "torch")]
     conv(first)
-    assert t.cache.maps[(1, "submanifold3")] is kmap
+    assert t.cache.maps[(1, "submanifold3", "torch")] is kmap
     same_event = coords[:, None, 0] == coords[None, :, 0]
     chebyshev = (coords[:, None, 1:] - coords[None, :, 1:]).abs().amax(dim=2)
     assert kmap.num_pairs() == int((same_event & (chebyshev <= 1)).sum())
