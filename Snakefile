@@ -6,7 +6,12 @@
 # Rules are thin: each calls `python -m lartpc_seg ...` or `python -m analysis ...`, so anything a
 # rule does can be run, tested and profiled by hand.
 
-from snakemake.utils import min_version, validate
+import sys
+
+from snakemake.utils import min_version
+
+sys.path.insert(0, workflow.basedir)  # this checkout's package, whatever else is installed
+from lartpc_seg.config_check import ConfigError, check_snakemake_config
 
 min_version("9.0")
 
@@ -14,7 +19,12 @@ min_version("9.0")
 configfile: "config.yaml"
 
 
-validate(config, "workflow/schemas/config.schema.yaml")
+# Every config mistake stops here, before any job, as one line naming the file and key.
+try:
+    check_snakemake_config(workflow, config, f"{workflow.basedir}/workflow/schemas/config.schema.yaml")
+except ConfigError as err:
+    print(f"error: {err}", file=sys.stderr)
+    sys.exit(1)
 
 
 # Front page of the HTML report (--report): the study, this run's configuration, the tables.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from lartpc_seg.cli import positive_int
 from lartpc_seg.display import display
 
 
@@ -16,7 +17,9 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     which.add_argument("--number", type=int, metavar="N", help="event number (event branch)")
     parser.add_argument("--out", required=True, type=Path, metavar="PNG", help="image to write")
     parser.add_argument("--grid-lines", action="store_true", help="draw grid lines and panes")
-    parser.add_argument("--dpi", type=int, default=100, help="pixels per inch (default 100)")
+    parser.add_argument(
+        "--dpi", type=positive_int, default=100, help="pixels per inch (default 100)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 from functools import cache
 from pathlib import Path
@@ -25,3 +26,19 @@ def code_version() -> str:
     except (OSError, subprocess.SubprocessError):
         return __version__
     return f"{__version__}+g{commit}" if commit else __version__
+
+
+@cache
+def source_digest() -> str:
+    """SHA-256 of the package's Python sources (relative paths and bytes, in sorted order).
+
+    Unlike :func:`code_version`, it changes with every edit of the code, committed or not, and
+    with nothing else (documentation, configs, the analysis package): a checkpoint resumes only
+    under the code that wrote it.
+    """
+    root = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        digest.update(str(path.relative_to(root)).encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()

@@ -27,6 +27,7 @@ from analysis.accuracy.pairing import collect_per_event_counts
 from analysis.accuracy.statistics import score_columns
 from analysis.accuracy.types import STUDY_COLUMNS, TRUTHS, AccuracyColumn
 from analysis.cli import add_data_option, add_table_stem_option, named_paths
+from lartpc_seg.cli import non_negative_int, probability
 from lartpc_seg.errors import InputError
 from lartpc_seg.labels import Label
 
@@ -87,13 +88,13 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--bootstrap",
-        type=int,
+        type=non_negative_int,
         default=1000,
         metavar="N",
         help="bootstrap resamples of the events for the intervals (0: none)",
     )
-    parser.add_argument("--level", type=float, default=0.95, help="coverage of the intervals")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the bootstrap")
+    parser.add_argument("--level", type=probability, default=0.95, help="coverage of the intervals")
+    parser.add_argument("--seed", type=non_negative_int, default=0, help="seed of the bootstrap")
     add_data_option(parser)
 
 

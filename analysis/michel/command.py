@@ -29,6 +29,7 @@ from analysis.michel.calibration import read_calibration
 from analysis.michel.metrics import michel_metrics
 from analysis.michel.outputs import write_metrics, write_parquet, write_root
 from analysis.michel.run import run_michel
+from lartpc_seg.cli import non_negative_int, positive_int
 from lartpc_seg.errors import InputError
 
 
@@ -38,9 +39,12 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--labels", choices=("relabel", "label"), default="relabel", help="true labels to use"
     )
-    parser.add_argument("--threads", type=int, default=1, help="worker processes")
+    parser.add_argument("--threads", type=positive_int, default=1, help="worker processes")
     parser.add_argument(
-        "--chunk", type=int, default=50, help="events per task (progress is counted by task)"
+        "--chunk",
+        type=positive_int,
+        default=50,
+        help="events per task (progress is counted by task)",
     )
 
 
@@ -57,12 +61,12 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--calibration", type=Path, help="JSON energy scale factor to apply")
     parser.add_argument(
         "--bootstrap",
-        type=int,
+        type=non_negative_int,
         default=1000,
         metavar="N",
         help="bootstrap resamples of the events for the intervals of the means (0: none)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of the bootstrap")
+    parser.add_argument("--seed", type=non_negative_int, default=0, help="seed of the bootstrap")
     add_data_option(parser)
     parser.add_argument("--variant", default="", help="variant name shown on the figures")
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import importlib
 
+from lartpc_seg.cli import OneLineParser
+from lartpc_seg.io.paths import check_command_paths
+
 #: benchmark → (module, one-line help)
 BENCHMARKS: dict[str, tuple[str, str]] = {
     "simulate": ("lartpc_seg.benchmark.simulate", "simulated events per second per core"),
@@ -25,8 +28,10 @@ def run(args: argparse.Namespace) -> int:
     """Parse the chosen benchmark's options and run it."""
     module_name, help_text = BENCHMARKS[args.benchmark]
     module = importlib.import_module(module_name)
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog=f"python -m lartpc_seg benchmark {args.benchmark}", description=help_text
     )
     module.configure_parser(parser)
-    return module.run(parser.parse_args(args.options))
+    options = parser.parse_args(args.options)
+    check_command_paths(vars(options))  # its own inputs and outputs, not the raw words
+    return module.run(options)

@@ -12,6 +12,7 @@ import time
 
 import torch
 
+from lartpc_seg.cli import positive_int
 from lartpc_seg.cube import GROUP_SIZES
 from lartpc_seg.device import select_device
 from lartpc_seg.infer.predict import load_model, predict
@@ -28,7 +29,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, help="model.pt written by train")
     parser.add_argument("--events", required=True, help="event file to segment")
     parser.add_argument("--out", required=True, help="predictions file to write")
-    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--batch-size", type=positive_int, default=8)
     parser.add_argument(
         "--symmetries",
         type=int,
@@ -37,7 +38,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         help="average the class probabilities over the identity (1, default), the 8 "
         "reflections or all 48 symmetries of the cube; costs that many forward passes",
     )
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--threads", type=positive_int, default=1)
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: auto)")
 
 

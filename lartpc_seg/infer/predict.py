@@ -12,15 +12,15 @@ from lartpc_seg.cube import symmetry_group
 from lartpc_seg.io.events import EventFile
 from lartpc_seg.io.predictions import Prediction
 from lartpc_seg.labels import NUM_CLASSES
-from lartpc_seg.models import UResNetConfig, build_uresnet
-from lartpc_seg.train.checkpoint import load_checkpoint
+from lartpc_seg.models import build_uresnet
+from lartpc_seg.train.checkpoint import load_checkpoint, load_weights, model_config_of
 
 
 def load_model(path: str | Path, device: torch.device) -> torch.nn.Module:
     """The trained U-ResNet of a ``model.pt`` (or a checkpoint), in eval mode on ``device``."""
     state = load_checkpoint(path, map_location=device)
-    model = build_uresnet(UResNetConfig(**state["model_config"])).to(device)
-    model.load_state_dict(state["model"])
+    model = build_uresnet(model_config_of(path, state)).to(device)
+    load_weights(path, model, state)
     return model.eval()
 
 

@@ -10,6 +10,7 @@ import awkward as ak
 import numpy as np
 
 from lartpc_seg.errors import InputError
+from lartpc_seg.io.digest import check_made_from
 from lartpc_seg.io.events import EventFile
 from lartpc_seg.io.root import FileMeta, TreeFile, write_tree_file
 from lartpc_seg.io.validate import prediction_problems
@@ -138,6 +139,9 @@ class PredictionFile(TreeFile):
                 event=int(mine["event"][i]),
                 field="nvox",
             )
+        check_made_from(
+            self.path, self.meta.extra.get("events_sha256"), events.path, "events_sha256"
+        )
 
     def read(self, start: int = 0, stop: int | None = None) -> list[Prediction]:
         """Read the predictions of entries ``start:stop``, raising the first content problem."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from lartpc_seg.cli import positive_int
 from lartpc_seg.io.events import EventFile, file_problems
 
 
@@ -12,7 +13,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     """Add the arguments of ``validate``."""
     parser.add_argument("files", nargs="+", type=Path, metavar="FILE.root", help="event files")
     parser.add_argument(
-        "--step", type=int, default=500, help="events read at a time (memory bound)"
+        "--step", type=positive_int, default=500, help="events read at a time (memory bound)"
     )
 
 

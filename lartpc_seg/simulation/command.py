@@ -7,6 +7,7 @@ import json
 import time
 from types import SimpleNamespace
 
+from lartpc_seg.cli import non_negative_int, positive_int
 from lartpc_seg.errors import InputError
 from lartpc_seg.io.events import write_events
 from lartpc_seg.progress import Progress
@@ -17,11 +18,13 @@ from lartpc_seg.simulation.stats import class_summary
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     """Options of the ``simulate`` command."""
-    parser.add_argument("--events", type=int, default=None, help="number of events")
-    parser.add_argument("--seed", type=int, default=None, help="random seed")
+    parser.add_argument("--events", type=positive_int, default=None, help="number of events")
+    parser.add_argument("--seed", type=non_negative_int, default=None, help="random seed")
     parser.add_argument("--grid", type=int, default=None, help="voxels per side (overrides)")
     parser.add_argument("--out", required=True, help="output event file (.root)")
-    parser.add_argument("--first-event", type=int, default=None, help="number of the first event")
+    parser.add_argument(
+        "--first-event", type=non_negative_int, default=None, help="number of the first event"
+    )
     parser.add_argument(
         "--params", default=None, help="JSON object of SimulationConfig fields (see its docs)"
     )

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from lartpc_seg.sparse import compiled
+import lartpc_seg.sparse.compiled as compiled
 from lartpc_seg.sparse.kernel_map import pack_keys, parent_sites
 
 

@@ -15,6 +15,7 @@ import time
 
 import torch
 
+from lartpc_seg.cli import non_negative_int, positive_int
 from lartpc_seg.device import select_device
 from lartpc_seg.errors import InputError
 from lartpc_seg.models import UResNetConfig
@@ -53,8 +54,8 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--options", default="{}", help="JSON object: the config's train section without variants"
     )
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=None, help="CPU threads per worker")
+    parser.add_argument("--seed", type=non_negative_int, default=0)
+    parser.add_argument("--threads", type=positive_int, default=None, help="CPU threads per worker")
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: auto)")
     parser.add_argument(
         "--workdir", required=True, help="gets model.pt, log.csv and checkpoints/ (resumed from)"

@@ -17,7 +17,7 @@ from lartpc_seg.io.atomic import atomic_path, remove_stale_temporaries
 from lartpc_seg.labels import NUM_CLASSES, Label
 from lartpc_seg.models import build_uresnet
 from lartpc_seg.progress import eta_seconds, format_duration
-from lartpc_seg.train.checkpoint import load_checkpoint, save_checkpoint
+from lartpc_seg.train.checkpoint import load_checkpoint, save_checkpoint, set_aside
 from lartpc_seg.train.data import Batch, EventStore, augmentation_rngs, batch_indices
 from lartpc_seg.train.interrupts import (
     StopRequest,
@@ -30,7 +30,7 @@ from lartpc_seg.train.loss import segmentation_loss
 from lartpc_seg.train.schedule import learning_rate
 from lartpc_seg.train.setup import TrainSetup
 from lartpc_seg.train.sync_batchnorm import convert_batchnorm
-from lartpc_seg.version import code_version
+from lartpc_seg.version import code_version, source_digest
 
 
 class Trainer:
@@ -102,9 +102,11 @@ class Trainer:
     def resume(self) -> bool:
         """Load the last checkpoint if it belongs to this setup; returns whether it did.
 
-        A checkpoint of another setup (other data, labels, model or options) is moved aside as
-        ``last.pt.stale`` and training starts from scratch, saying so. An unreadable checkpoint
-        raises :class:`InputError`.
+        A checkpoint of another setup (other data, labels, model, options, seed) or written by
+        other code (:func:`~lartpc_seg.version.source_digest`) is set aside as
+        ``last.stale-N.pt`` (N one more than any earlier one: none is ever overwritten) and
+        training starts from scratch, saying what differs. An unreadable checkpoint raises
+        :class:`InputError`.
 
         With several workers every worker reads the same file (rank 0 wrote it); they check
         that they agree on the iteration (a work directory not shared between nodes would make
@@ -117,11 +119,8 @@ class Trainer:
         state = None
         if self.checkpoint_path.exists():
             state = load_checkpoint(self.checkpoint_path, map_location=self.device)
-        usable = (
-            state is not None
-            and state["fingerprint"] == self.setup.fingerprint()
-            and int(state["iteration"]) <= self.setup.options.iterations
-        )
+        differences = [] if state is None else self.setup.differences(state)
+        usable = state is not None and not differences
         low, high = self._min_max(int(state["iteration"]) if usable else -1)
         if low != high:
             raise InputError(
@@ -133,15 +132,21 @@ class Trainer:
             return False
         if not usable:
             if self.is_main:
-                stale = self.checkpoint_path.with_suffix(".pt.stale")
-                self.checkpoint_path.replace(stale)
+                stale = set_aside(self.checkpoint_path)
                 self._say(
-                    f"checkpoint {self.checkpoint_path} was made with another setup (data, "
-                    "labels, model or options) or went beyond the requested iterations; "
-                    f"moved to {stale}, starting from scratch"
+                    f"checkpoint {self.checkpoint_path} was made with another setup "
+                    f"({'; '.join(differences)}); kept as {stale}, starting from scratch"
                 )
             return False
-        self.model.load_state_dict(state["model"])
+        try:
+            self.model.load_state_dict(state["model"])
+        except RuntimeError as err:
+            raise InputError(
+                self.checkpoint_path,
+                f"its weights do not fit the model it records ({_first_line(err)}); "
+                "move it away to start training from scratch",
+                field="model",
+            ) from err
         self.optimizer.load_state_dict(state["optimizer"])
         self.iteration = int(state["iteration"])
         self.saved_iteration = self.iteration
@@ -161,7 +166,9 @@ class Trainer:
             "class_weights": self.setup.class_weights,
             "seed": self.setup.seed,
             "train_files": self.setup.train_digests,
+            "train_digests": self.setup.data_digests(),
             "code_version": code_version(),
+            "code_sha256": source_digest(),
             "torch_version": str(torch.__version__),
         }
 
@@ -371,6 +378,11 @@ class Trainer:
             with atomic_path(self.workdir / "log.csv") as tmp:
                 tmp.write_bytes(self.running_log.read_bytes())
         return model_path
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
 
 
 def _nanmean_rows(rows: np.ndarray) -> np.ndarray:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 from lartpc_seg.io.digest import file_sha256
 from lartpc_seg.models import UResNetConfig
 from lartpc_seg.train.schedule import SCHEDULES
+from lartpc_seg.version import code_version, source_digest
 
 
 @dataclass
@@ -63,6 +65,28 @@ class TrainOptions:
     gpu: bool = False
 
     def __post_init__(self) -> None:
+        for name, low in _OPTION_MINIMUM.items():
+            value = getattr(self, name)
+            if name == "global_batch" and value is None:
+                continue
+            kind = "a number" if name == "lr" else "an integer"
+            if isinstance(value, str):
+                raise ValueError(
+                    f"training option '{name}' must be {kind}, got the string {value!r} "
+                    "(write it without quotes; in YAML a float needs a dot: 1.0e-3, not 1e-3)"
+                )
+            ok = isinstance(value, (int, float)) if name == "lr" else isinstance(value, int)
+            if not ok or isinstance(value, bool):
+                raise ValueError(f"training option '{name}' must be {kind}, got {value!r}")
+            if name == "lr" and not (math.isfinite(value) and value > 0):
+                raise ValueError(f"training option 'lr' must be a number > 0, got {value!r}")
+            if value < low:
+                raise ValueError(f"training option '{name}' must be at least {low}, got {value}")
+        for name in ("augment", "gpu"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(
+                    f"training option '{name}' must be true or false, got {getattr(self, name)!r}"
+                )
         if self.lr_schedule not in SCHEDULES:
             raise ValueError(f"unknown lr_schedule {self.lr_schedule!r}; known: {list(SCHEDULES)}")
 
@@ -88,6 +112,21 @@ class TrainOptions:
         return {k: getattr(self, k) for k in keys}
 
 
+#: Smallest value of each numeric training option (``lr`` must be greater than 0).
+_OPTION_MINIMUM = {
+    "iterations": 1,
+    "batch_size": 1,
+    "global_batch": 1,
+    "workers": 1,
+    "lr": 0,
+    "warmup": 0,
+    "validate_every": 1,
+    "checkpoint_every": 1,
+    "log_every": 1,
+    "val_events": 1,
+    "threads": 1,
+}
+
 #: The options that always change the sequence of weights (see :meth:`TrainOptions.trajectory`).
 TRAJECTORY_OPTIONS = ("batch_size", "global_batch", "lr", "lr_schedule", "warmup", "augment")
 
@@ -105,10 +144,47 @@ class TrainSetup:
     seed: int
     train_digests: dict[str, str] = field(default_factory=dict)
 
+    def data_digests(self) -> list[str]:
+        """The training files' digests in order: the data, however its paths are spelt."""
+        return [self.train_digests[str(p)] for p in self.train_files]
+
+    def differences(self, state: dict[str, Any]) -> list[str]:
+        """What about ``state`` (a checkpoint) differs from this setup or code; empty if nothing."""
+        if state.get("code_sha256") != source_digest():
+            return [
+                f"written by code {state.get('code_version', 'of unknown version')} "
+                f"(source {str(state.get('code_sha256', '?'))[:12]}), now {code_version()} "
+                f"(source {source_digest()[:12]})"
+            ]
+        mine = {
+            "training data": self.data_digests(),
+            "labels": self.labels,
+            "class_weights": self.class_weights,
+            "model_config": asdict(self.model),
+            "options": self.options.trajectory(),
+            "seed": self.seed,
+        }
+        theirs = {
+            "training data": state.get("train_digests"),
+            "labels": state.get("labels"),
+            "class_weights": state.get("class_weights"),
+            "model_config": state.get("model_config"),
+            "options": _trajectory_of(state.get("options")),
+            "seed": state.get("seed"),
+        }
+        differences = [f"other {k}" for k in mine if mine[k] != theirs[k]]
+        if not differences and state["fingerprint"] != self.fingerprint():
+            differences.append("another setup")
+        if int(state["iteration"]) > self.options.iterations:
+            differences.append(
+                f"iteration {state['iteration']} is beyond the {self.options.iterations} asked"
+            )
+        return differences
+
     def fingerprint(self) -> str:
         """A digest of the setup: a checkpoint resumes only a training with the same one."""
         d = {
-            "train": self.train_digests,
+            "train": self.data_digests(),
             "labels": self.labels,
             "class_weights": self.class_weights,
             "model": asdict(self.model),
@@ -116,6 +192,16 @@ class TrainSetup:
             "seed": self.seed,
         }
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()
+
+
+def _trajectory_of(options: object) -> dict[str, Any] | None:
+    """The trajectory options of a checkpoint's recorded options (None if unreadable)."""
+    if not isinstance(options, dict):
+        return None
+    try:
+        return TrainOptions.from_dict(options).trajectory()
+    except (TypeError, ValueError):
+        return None
 
 
 def digest_files(paths: Sequence[str | Path]) -> dict[str, str]:

@@ -1,9 +1,12 @@
-"""Fuzzing the event-file reader: whatever the bytes, only ``InputError`` may escape.
+"""Fuzzing the event-file reader: every damaged file is refused, or proven harmless.
 
 Three generators: random bytes; a valid file with bytes overwritten or cut at random positions;
 and valid-looking ``events`` trees written through uproot with random dtypes, flat or jagged
 branches, and random values. Both ``EventFile`` (open + read) and ``file_problems`` (validate)
-run on each input. The example counts are bounded to keep the suite fast.
+run on each input, and only ``InputError`` may escape. A file is *refused* when both say so;
+a file they accept must read back exactly what the original held (a mutation of bytes no reader
+uses, a patch equal to the bytes it replaced), else the reader passed a wrong event silently.
+The example counts are bounded to keep the suite fast.
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lartpc_seg.errors import InputError
-from lartpc_seg.io.events import EVENT_BRANCHES, EventFile, FileMeta, file_problems, write_events
+from lartpc_seg.io.events import EVENT_BRANCHES, Event, EventFile, file_problems, write_events
+from lartpc_seg.io.root import FileMeta
 
 FUZZ = settings(
     max_examples=60,
@@ -28,27 +32,61 @@ FUZZ = settings(
 )
 
 
-def _read_everything(path: Path) -> None:
-    """Open and read ``path`` both ways; anything but InputError fails the test."""
+def _read_everything(path: Path) -> list[Event] | None:
+    """Open and read ``path`` both ways: its events, or None when both refuse it.
+
+    Anything but InputError fails the test, as does a file that one of the two accepts and the
+    other refuses (the workflow validates with one and reads with the other).
+    """
     problems = file_problems(path)
-    assert all(isinstance(p, InputError) for p in problems)
+    for problem in problems:
+        assert str(path) in str(problem), problem
     try:
         with EventFile(path) as f:
-            f.read()
+            events = f.read()
     except InputError as err:
         assert str(path) in str(err)
+        events = None
+    assert (events is None) == bool(problems), (
+        f"validate says {problems[:1] or 'OK'}, the reader "
+        f"{'refuses' if events is None else 'accepts'} {path}"
+    )
+    return events
+
+
+def _same_events(got: list[Event], want: list[Event]) -> bool:
+    """Whether two event lists hold the same numbers, voxels and particles."""
+    if len(got) != len(want):
+        return False
+    for a, b in zip(got, want, strict=True):
+        if a.event != b.event:
+            return False
+        for name in ("coords", "energy", "label", "relabel", "part"):
+            if not np.array_equal(getattr(a, name), getattr(b, name)):
+                return False
+        for name in ("pdg", "parent", "process", "cls", "ke", "start", "end", "edep"):
+            if not np.array_equal(getattr(a.particles, name), getattr(b.particles, name)):
+                return False
+    return True
 
 
 @pytest.fixture(scope="module")
-def valid_bytes(tmp_path_factory) -> bytes:
-    """The bytes of a small valid simulated event file (grid 32, 3 events)."""
+def valid_file(tmp_path_factory) -> tuple[bytes, list[Event]]:
+    """The bytes of a small valid simulated event file (grid 32, 3 events) and its events."""
     from lartpc_seg.cli import main
 
     path = tmp_path_factory.mktemp("fuzz") / "valid.root"
     assert (
         main(["simulate", "--events", "3", "--seed", "5", "--grid", "32", "--out", str(path)]) == 0
     )
-    return path.read_bytes()
+    with EventFile(path) as f:
+        return path.read_bytes(), f.read()
+
+
+@pytest.fixture(scope="module")
+def valid_bytes(valid_file) -> bytes:
+    """The bytes of the valid file the mutations start from."""
+    return valid_file[0]
 
 
 def _write_bytes(data: bytes) -> Path:
@@ -64,29 +102,60 @@ def _write_bytes(data: bytes) -> Path:
 def test_random_bytes(data):
     path = _write_bytes(data)
     try:
-        _read_everything(path)
+        assert _read_everything(path) is None, "random bytes were accepted as an event file"
     finally:
         path.unlink()
 
 
-@pytest.mark.slow
-@FUZZ
-@given(
-    cut=st.one_of(st.none(), st.floats(0.0, 1.0)),
-    edits=st.lists(st.tuples(st.floats(0.0, 1.0), st.binary(min_size=1, max_size=8)), max_size=6),
-)
-def test_mutated_valid_file(valid_bytes, cut, edits):
+MUTATIONS = {
+    "cut": st.one_of(st.none(), st.floats(0.0, 1.0)),
+    "edits": st.lists(
+        st.tuples(st.floats(0.0, 1.0), st.binary(min_size=1, max_size=8)), max_size=6
+    ),
+}
+
+
+def _mutated(valid_bytes: bytes, cut: float | None, edits: list) -> bytes:
     data = bytearray(valid_bytes)
     for where, patch in edits:
         i = int(where * (len(data) - len(patch)))
         data[i : i + len(patch)] = patch
     if cut is not None:
         data = data[: int(cut * len(data))]
-    path = _write_bytes(bytes(data))
+    return bytes(data)
+
+
+@pytest.mark.slow
+@FUZZ
+@given(**MUTATIONS)
+def test_mutated_valid_file(valid_file, cut, edits):
+    """Only InputError escapes, and validate and the reader agree on every damaged file."""
+    path = _write_bytes(_mutated(valid_file[0], cut, edits))
     try:
         _read_everything(path)
     finally:
         path.unlink()
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    strict=False,
+    reason="known gap: small baskets are stored uncompressed and ROOT keeps no checksum of "
+    "them, so a byte changed in one can be read as another value without any check failing; "
+    "refusing it needs a content digest written with the events and verified on reading "
+    "(not done). The valid file's bytes hold a time stamp, so whether a patch lands in such a "
+    "basket changes from run to run.",
+)
+@FUZZ
+@given(**MUTATIONS)
+def test_mutated_valid_file_is_refused_or_unchanged(valid_file, cut, edits):
+    path = _write_bytes(_mutated(valid_file[0], cut, edits))
+    try:
+        events = _read_everything(path)
+    finally:
+        path.unlink()
+    if events is not None:
+        assert _same_events(events, valid_file[1]), "a damaged file was read as other events"
 
 
 DTYPES = [np.int8, np.int32, np.int64, np.float32, np.float64, np.bool_]
@@ -128,7 +197,19 @@ def test_valid_looking_trees_of_wrong_types_and_shapes(columns, grid, faults):
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "fuzz.root"
         faults.write_columns(path, columns, grid=grid)
-        _read_everything(path)
+        events = _read_everything(path)
+    if events is not None:
+        # accepted: then it met the contract as written, and reads back what was written
+        missing = set(EVENT_BRANCHES) - set(columns)
+        assert not missing, f"accepted without the branches {sorted(missing)}"
+        for name, dtype in EVENT_BRANCHES.items():
+            if name in columns:
+                written = columns[name]
+                flat = ak.flatten(written) if isinstance(written, ak.Array) else written
+                assert np.asarray(flat).dtype == dtype, (
+                    f"{name} accepted as {np.asarray(flat).dtype}"
+                )
+        assert [e.event for e in events] == list(np.asarray(columns["event"]))
 
 
 def test_fuzz_baseline_is_valid(valid_bytes, tmp_path):

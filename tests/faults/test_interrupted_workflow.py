@@ -4,7 +4,7 @@ The smoke study's dataset stage and one training are the DAG (enough jobs to int
 them, cheap enough to run twice), with the training lengthened so that it is still running when
 the signal arrives (the smoke study's 6 steps can end first on a fast machine). The run is
 stopped with SIGINT (Ctrl-C, what a user or a cluster's time limit sends) once the first shards
-exist and training has started.
+exist and training has written its first checkpoint, which the rerun must resume from.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 
 from lartpc_seg.io.events import EventFile
@@ -24,14 +25,17 @@ from lartpc_seg.io.events import EventFile
 REPO = Path(__file__).resolve().parents[2]
 SNAKEMAKE = Path(sys.executable).with_name("snakemake")
 TARGETS = ["results/tables/dataset.csv", "results/train/relabeled/model.pt"]
-#: training steps: seconds of training for the tiny smoke model, so the signal lands within it
-ITERATIONS = 2000
+#: training steps: the signal lands soon after the first checkpoint, with most steps still to run
+ITERATIONS = 400
+CHECKPOINT_EVERY = 20
 
 
 def _config(workdir: Path) -> Path:
     """The smoke study with a training long enough to be interrupted."""
     config = yaml.safe_load((REPO / "workflow" / "configs" / "smoke.yaml").read_text())
-    config["train"].update(iterations=ITERATIONS, validate_every=500, checkpoint_every=100)
+    config["train"].update(
+        iterations=ITERATIONS, validate_every=100, checkpoint_every=CHECKPOINT_EVERY
+    )
     path = workdir.parent / "config.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
@@ -97,10 +101,11 @@ def test_interrupted_run_resumes_only_the_missing_jobs(tmp_path):
     )
     deadline = time.monotonic() + 300
     training = workdir / "logs" / "train" / "relabeled.log"
+    checkpoint = workdir / "results" / "train" / "relabeled" / "checkpoints" / "last.pt"
     while run.poll() is None and time.monotonic() < deadline:
-        if training.exists() and "training on" in training.read_text():
+        if checkpoint.exists():
             break
-        time.sleep(0.2)
+        time.sleep(0.05)
     assert run.poll() is None, "the run ended before it could be interrupted"
     os.killpg(run.pid, signal.SIGINT)
     _, stderr = run.communicate(timeout=120)
@@ -114,6 +119,9 @@ def test_interrupted_run_resumes_only_the_missing_jobs(tmp_path):
             assert len(events.read()) == len(events)
     assert not (workdir / "results" / "train" / "relabeled" / "model.pt").exists()
     assert _temporaries(workdir) == []
+    assert "checkpoint written, rerun to resume" in training.read_text()
+    stopped_at = torch.load(checkpoint, weights_only=True)["iteration"]
+    assert CHECKPOINT_EVERY <= stopped_at < ITERATIONS
 
     # The rerun plans only what is missing: no finished shard is simulated again.
     plan = _planned_jobs(workdir)
@@ -129,6 +137,10 @@ def test_interrupted_run_resumes_only_the_missing_jobs(tmp_path):
     )
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     assert (workdir / "results" / "train" / "relabeled" / "model.pt").exists()
+    assert (
+        f"resumed from results/train/relabeled/checkpoints/last.pt at iteration {stopped_at}"
+        in (training.read_text())
+    ), "the rerun did not resume from the checkpoint the interrupted run wrote"
     assert (workdir / "results" / "tables" / "dataset.csv").read_text().startswith("split,")
     assert _temporaries(workdir) == []
     assert _planned_jobs(workdir) == {}

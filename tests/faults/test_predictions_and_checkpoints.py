@@ -153,3 +153,110 @@ def test_corrupt_checkpoint_is_refused_never_restarted(
     assert checkpoint.read_bytes() == damaged, "the damaged checkpoint was overwritten"
     assert not (workdir / "model.pt").exists()
     assert sorted(p.name for p in workdir.rglob("*")) == ["checkpoints", "last.pt"]
+
+
+def _rewritten(source: Path, target: Path, change) -> Path:
+    """``source``'s events with ``change(event, rng)`` applied to each, under the same meta."""
+    from lartpc_seg.io.events import write_events
+
+    rng = np.random.default_rng(7)
+    with EventFile(source) as f:
+        meta, block = f.meta, f.read()
+    write_events(target, (change(e, rng) for e in block), meta)
+    return target
+
+
+def _permute_voxels(event, rng):
+    order = rng.permutation(len(event))
+    for name in ("coords", "energy", "label", "relabel", "part"):
+        setattr(event, name, getattr(event, name)[order])
+    return event
+
+
+def _scale_energy(event, rng):
+    event.energy = (event.energy * 1.5).astype(np.float32)
+    return event
+
+
+SAME_COUNT = {"permuted-voxels": _permute_voxels, "other-energies": _scale_energy}
+
+
+@pytest.mark.parametrize("command", ["accuracy", "accuracy-by-energy", "michel"])
+@pytest.mark.parametrize("case", list(SAME_COUNT))
+def test_predictions_of_other_events_with_the_same_counts_are_refused(
+    case, command, toy_file, tiny_model, tmp_path, faults
+):
+    """Same event numbers, same voxel counts, other contents: the recorded digest tells."""
+    original = toy_file("events.root", 4, seed=3)
+    preds = tmp_path / "preds.root"
+    done = faults.run_in_process(
+        lartpc_main,
+        ["infer", "--model", str(tiny_model), "--events", str(original), "--out", str(preds)],
+    )
+    assert done.status == 0, done.stderr
+    events = _rewritten(original, tmp_path / "events_now.root", SAME_COUNT[case])
+    with EventFile(events) as now, EventFile(original) as then:
+        assert [len(e) for e in now.read()] == [len(e) for e in then.read()]
+    out = tmp_path / "out"
+    argv = {
+        "accuracy": [
+            "accuracy",
+            "--predictions",
+            f"v={preds}",
+            "--column",
+            "k=v:relabel",
+            "--bootstrap",
+            "0",
+            "--out",
+            str(out / "a"),
+        ],
+        "accuracy-by-energy": [
+            "accuracy-by-energy",
+            "--class",
+            "michel",
+            "--predictions",
+            f"v={preds}",
+            "--column",
+            "k=v:relabel",
+            "--out",
+            str(out / "e"),
+        ],
+        "michel": ["michel", "--predictions", str(preds), "--out", str(out / "m")],
+    }[command]
+    argv[1:1] = ["--events", str(events)]
+    outcome = faults.run_in_process(analysis_main, argv)
+    faults.assert_user_error(
+        outcome, preds, field="events_sha256", words=f"made from other contents than {events}"
+    )
+    assert not out.exists() or not any(out.rglob("*")), f"{command} left output behind"
+
+
+def test_predictions_of_the_same_events_still_pass(toy_file, tiny_model, tmp_path, faults):
+    """The digest check refuses only mismatches: the file the predictions were made from passes."""
+    events = toy_file("events.root", 4, seed=3)
+    preds = tmp_path / "preds.root"
+    assert (
+        faults.run_in_process(
+            lartpc_main,
+            ["infer", "--model", str(tiny_model), "--events", str(events), "--out", str(preds)],
+        ).status
+        == 0
+    )
+    outcome = faults.run_in_process(
+        analysis_main,
+        [
+            "accuracy",
+            "--events",
+            str(events),
+            "--predictions",
+            f"v={preds}",
+            "--column",
+            "k=v:relabel",
+            "--bootstrap",
+            "0",
+            "--out",
+            str(tmp_path / "a"),
+        ],
+    )
+    assert outcome.status == 0, outcome.stderr
+    assert (tmp_path / "a.json").exists()

@@ -130,3 +130,66 @@ def test_killed_training_resumes_to_the_same_weights(signum, data, reference, tm
         assert torch.equal(got[name], want[name]), f"{name} differs from the uninterrupted run"
     # A temporary file stranded by SIGKILL mid-write is removed by the rerun.
     assert faults.leftovers(workdir) == []
+
+
+def _wait_stopped(pid: int) -> None:
+    """Return once the kernel reports ``pid`` stopped (SIGSTOP is delivered asynchronously)."""
+    stat = Path(f"/proc/{pid}/stat")
+    while stat.read_text().rpartition(")")[2].split()[0] not in ("T", "t", "Z"):
+        time.sleep(0.0005)
+
+
+def _stop_during_checkpoint_write(process: subprocess.Popen, folder: Path) -> Path | None:
+    """SIGSTOP ``process`` while a temporary of ``last.pt`` exists; returns it (None: run ended).
+
+    The folder is scanned without pause; when a temporary shows up the process is frozen and
+    the temporary looked for again, so that it is known to be mid-write when SIGKILL lands.
+    """
+    while process.poll() is None:
+        try:
+            names = os.listdir(folder)
+        except FileNotFoundError:
+            continue
+        if any(n.startswith(".last.pt.") for n in names):
+            process.send_signal(signal.SIGSTOP)
+            _wait_stopped(process.pid)
+            stranded = [folder / n for n in os.listdir(folder) if n.startswith(".last.pt.")]
+            if stranded:
+                return stranded[0]
+            process.send_signal(signal.SIGCONT)
+    return None
+
+
+@pytest.mark.slow
+def test_kill_during_a_checkpoint_write_resumes_from_the_previous_one(
+    data, reference, tmp_path, faults
+):
+    """SIGKILL lands while ``last.pt`` is being written: the previous checkpoint is intact, the
+    rerun removes the half-written temporary and ends on the uninterrupted run's weights."""
+    workdir = tmp_path / "work"
+    argv = _train_argv(faults, *data, workdir)
+    # a checkpoint every step (not part of the trajectory): many writes to land in
+    argv[argv.index("--options") + 1] = json.dumps({**OPTIONS, "checkpoint_every": 1})
+    process = subprocess.Popen(
+        argv, env=_env(faults), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        stranded = _stop_during_checkpoint_write(process, workdir / "checkpoints")
+    finally:
+        process.kill()
+        process.wait(timeout=60)
+    assert stranded is not None, "the run ended before a checkpoint write could be caught"
+    assert stranded.exists(), "the kill did not land during the write"
+    checkpoint = workdir / "checkpoints" / "last.pt"
+    previous = torch.load(checkpoint, weights_only=True)["iteration"] if checkpoint.exists() else 0
+    assert previous < ITERATIONS
+
+    rerun = subprocess.run(argv, env=_env(faults), capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"removed {stranded}, left by a run killed while writing" in rerun.stdout
+    if previous:
+        assert f"resumed from {checkpoint} at iteration {previous}" in rerun.stdout
+    got, want = _weights(workdir / "model.pt"), _weights(reference)
+    for name in want:
+        assert torch.equal(got[name], want[name]), f"{name} differs from the uninterrupted run"
+    assert faults.leftovers(workdir) == []

@@ -135,7 +135,7 @@ def test_checkpoint_of_another_setup_is_set_aside(toy_file, tmp_path, capsys):
     trainer = Trainer(other, tmp_path / "run", torch.device("cpu"))
     assert not trainer.resume()
     assert "another setup" in capsys.readouterr().out
-    assert (tmp_path / "run" / "checkpoints" / "last.pt.stale").exists()
+    assert (tmp_path / "run" / "checkpoints" / "last.stale-1.pt").exists()
 
 
 def test_cosine_schedule_sets_the_rate_of_every_step(toy_file, tmp_path, monkeypatch):
