@@ -8,7 +8,7 @@ from __future__ import annotations
 from lartpc_seg.labels import Label
 
 #: Non-zero accuracy per class in percent, from the ACAT 2019 slides of Domine & Terao
-#: (study.md §5), by column key and class.
+#: (docs/study.md §5), by column key and class.
 PAPER_ACCURACY_PCT: dict[str, dict[Label, float]] = {
     "regular_regular": dict(zip(Label, (98.0, 99.4, 99.4, 85.7, 56.6), strict=True)),
     "regular_relabeled": dict(zip(Label, (98.1, 99.2, 97.9, 94.8, 94.4), strict=True)),
@@ -17,7 +17,7 @@ PAPER_ACCURACY_PCT: dict[str, dict[Label, float]] = {
 }
 
 
-#: The ACAT 2019 slide's results, percent (study.md §6).
+#: The ACAT 2019 slide's results, percent (docs/study.md §6).
 PAPER_ROW = {
     "variant": "paper (ACAT 2019)",
     "sample": 7105,

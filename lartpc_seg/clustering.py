@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial import cKDTree
 
-#: DBSCAN radius of the relabeling and of the Michel analysis, in voxels (study.md §2 and §6):
+#: DBSCAN radius of the relabeling and of the Michel analysis, in voxels (docs/study.md §2 and §6):
 #: 2√2 plus a tolerance so that a gap of exactly (2, 2, 0) voxels counts as touching.
 TOUCH_RADIUS_VOX = 2.0 * np.sqrt(2.0) + 1e-6
 

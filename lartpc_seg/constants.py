@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 # --- Detector geometry -------------------------------------------------------------------------
-#: Voxel pitch, mm (study.md §1; OpenData blog) [V].
+#: Voxel pitch, mm (docs/study.md §1; OpenData blog) [V].
 VOXEL_MM = 3.0
 #: Voxel pitch, cm.
 VOXEL_CM = VOXEL_MM / 10.0

@@ -1,4 +1,4 @@
-"""Semantic classes, creation processes, and the Michel relabeling of study.md §2."""
+"""Semantic classes, creation processes, and the Michel relabeling of docs/study.md §2."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ NUM_CLASSES = len(Label)
 
 
 class Process(IntEnum):
-    """Creation process codes of the event format (event-format.md), in code order."""
+    """Creation process codes of the event format (docs/event-format.md), in code order."""
 
     primary = 0
     Decay = 1
@@ -54,7 +54,7 @@ class Process(IntEnum):
     hadronic = 12
     other = 13
     #: Appended after the contract's table (codes are never renumbered): Geant4's name for the
-    #: process making a μ+ decay electron at rest, a Michel process in study.md §1.
+    #: process making a μ+ decay electron at rest, a Michel process in docs/study.md §1.
     muPlusCaptureAtRest = 14
 
 
@@ -63,7 +63,7 @@ PROCESS_NAMES = ",".join(p.name for p in Process)
 
 _SHOWER_PROCESSES = {Process.primary, Process.conv, Process.compt, Process.nCapture}
 _DELTA_PROCESSES = {Process.muIoni, Process.hIoni}
-#: Processes whose electron is a Michel electron (study.md §1). A μ+ is never captured by a
+#: Processes whose electron is a Michel electron (docs/study.md §1). A μ+ is never captured by a
 #: nucleus (it is repelled): Geant4's ``muPlusCaptureAtRest`` is its process at rest, and the
 #: positron it makes is the decay (Michel) positron, so it belongs here with ``Decay`` and the
 #: bound decay of a μ− (``muMinusCaptureAtRest``, whose electron is the Michel one when the μ−
@@ -72,7 +72,7 @@ MICHEL_PROCESSES = (Process.Decay, Process.muMinusCaptureAtRest, Process.muPlusC
 
 
 def particle_class(pdg: int, process: Process | None) -> Label | None:
-    """Semantic class of one particle by the rule of study.md §1.
+    """Semantic class of one particle by the rule of docs/study.md §1.
 
     Parameters
     ----------
@@ -135,7 +135,7 @@ def from_pilarnet(labels: np.ndarray) -> np.ndarray:
 
 
 def relabel(coords: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Relabel one event so that only primary ionisation is Michel (study.md §2).
+    """Relabel one event so that only primary ionisation is Michel (docs/study.md §2).
 
     DBSCAN(ε = 2√2 voxels, min_samples = 1) clusters the delta voxels and the Michel voxels
     separately; a cluster keeps its label only when its closest voxel lies within ε of a track

@@ -30,7 +30,8 @@ def code_version() -> str:
 
 @cache
 def source_digest() -> str:
-    """SHA-256 of the package's Python sources (relative paths and bytes, in sorted order).
+    """SHA-256 of the package's sources: Python and the compiled engine's C++ (relative paths
+    and bytes, in sorted order).
 
     Unlike :func:`code_version`, it changes with every edit of the code, committed or not, and
     with nothing else (documentation, configs, the analysis package): a checkpoint resumes only
@@ -38,7 +39,8 @@ def source_digest() -> str:
     """
     root = Path(__file__).resolve().parent
     digest = hashlib.sha256()
-    for path in sorted(root.rglob("*.py")):
+    sources = [*root.rglob("*.py"), *root.rglob("*.cpp")]
+    for path in sorted(sources):
         digest.update(str(path.relative_to(root)).encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")
     return digest.hexdigest()

@@ -30,8 +30,8 @@ from lartpc_seg.labels import Label
 CLASSES = {"delta": Label.DELTA, "michel": Label.MICHEL}
 
 
-#: Default bin edges, MeV: δ rays above the simulator's 1 MeV cut (physics.md §3: ~1.5 voxels at
-#: 1 MeV, ~4 at 3 MeV), Michel electrons up to the 52.8 MeV end point.
+#: Default bin edges, MeV: δ rays above the simulator's 1 MeV cut (docs/physics.md §3: ~1.5
+#: voxels at 1 MeV, ~4 at 3 MeV), Michel electrons up to the 52.8 MeV end point.
 DEFAULT_BINS_MEV = {
     "delta": [1.0, 2.0, 3.0, 5.0, 10.0, 30.0, 1000.0],
     "michel": [0.0, 10.0, 20.0, 30.0, 40.0, 50.0, 60.0],

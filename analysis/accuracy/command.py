@@ -1,4 +1,4 @@
-"""Per-class non-zero accuracy of the variants (study.md §5), with bootstrap intervals.
+"""Per-class non-zero accuracy of the variants (docs/study.md §5), with bootstrap intervals.
 
 Command line::
 

@@ -20,7 +20,7 @@ _VARIANT_TITLES = {
 }
 
 
-#: The four columns of study.md §5: key → (variant, truth).
+#: The four columns of docs/study.md §5: key → (variant, truth).
 STUDY_COLUMNS: dict[str, tuple[str, str]] = {
     "regular_regular": ("regular", "label"),
     "regular_relabeled": ("regular", "relabel"),

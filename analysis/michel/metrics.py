@@ -38,7 +38,7 @@ def michel_metrics(
     n_bootstrap: int,
     seed: int,
 ) -> dict[str, object]:
-    """Identification and cluster purity/efficiency of study.md §6 with 95 % intervals.
+    """Identification and cluster purity/efficiency of docs/study.md §6 with 95 % intervals.
 
     Parameters
     ----------

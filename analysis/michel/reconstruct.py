@@ -1,4 +1,4 @@
-"""Michel electron reconstruction on one event (study.md §6, physics.md §1.5).
+"""Michel electron reconstruction on one event (docs/study.md §6, docs/physics.md §8).
 
 Clusters the true and predicted Michel voxels, selects candidates (predicted Michel clusters
 attached to the end of a predicted MIP track), matches them to true Michel clusters by majority
@@ -28,7 +28,7 @@ from lartpc_seg.labels import MICHEL_PROCESSES, Label
 
 @dataclass(frozen=True)
 class MichelConfig:
-    """Parameters of the procedure (defaults: study.md §6).
+    """Parameters of the procedure (defaults: docs/study.md §6).
 
     Attributes
     ----------
@@ -201,7 +201,7 @@ def _at_track_end(
     (the original code keeps those farther than 15 voxels) and
     DBSCAN(ε, min_samples_michel) is run on the rest. The original code required exactly one
     remaining cluster or no voxel at all, which rejects a Michel at the end of a short track
-    whose remainder is only DBSCAN noise; here noise does not count (study.md §6).
+    whose remainder is only DBSCAN noise; here noise does not count (docs/study.md §6).
 
     Parameters
     ----------
@@ -234,7 +234,7 @@ def michel_event(
     particles: ParticleTable | None = None,
     config: MichelConfig = MichelConfig(),
 ) -> MichelResult:
-    """Run the Michel procedure of study.md §6 on one event.
+    """Run the Michel procedure of docs/study.md §6 on one event.
 
     Parameters
     ----------

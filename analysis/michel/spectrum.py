@@ -4,7 +4,7 @@ The reconstructed energy is the sum of a candidate's voxel energies (MeV), times
 scale factor fitted on the training split (:func:`fit_calibration`). The true energies are the
 Michel electron's initial kinetic energy and its true cluster's deposited (primary ionisation)
 energy; the deposited energy is lower, as ~30 % of a Michel's energy leaves as bremsstrahlung
-photons whose deposits are relabeled shower (physics.md §2).
+photons whose deposits are relabeled shower (docs/physics.md §5).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from hist.intervals import clopper_pearson_interval, poisson_interval
 
 from analysis.plotting import label, plt, save_figure, style
 
-#: Energy axis of the spectra: 0-70 MeV (the Michel endpoint is 52.8 MeV, physics.md §3).
+#: Energy axis of the spectra: 0-70 MeV (the Michel endpoint is 52.8 MeV, docs/physics.md §6).
 ENERGY_BINS = (35, 0.0, 70.0)
 #: Coarser bins of true energy for resolution and efficiency curves, MeV.
 CURVE_EDGES = np.arange(0.0, 60.1, 5.0)

@@ -5,7 +5,7 @@ Reads the ``metrics.json`` of each ``python -m analysis michel`` run and writes
 forms in extra columns. The CSV has the 95 % intervals in ``*_lo``/``*_hi`` columns; the
 Markdown and LaTeX tables show them as ``value [lo, hi]`` in one cell. A variant
 named ``truth`` (the ``--truth`` ceiling) is listed last among the runs; the slide's reference
-values (ACAT 2019, study.md §6) are added to the Markdown and LaTeX tables as a last row.
+values (ACAT 2019, docs/study.md §6) are added to the Markdown and LaTeX tables as a last row.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ METRICS = {
 
 
 CAPTION = (
-    "Michel electron reconstruction (study.md §6), in percent with 95 % intervals: "
+    "Michel electron reconstruction (docs/study.md §6), in percent with 95 % intervals: "
     "identification purity and efficiency (all true clusters, and those attached to a true MIP), "
     "cluster purity and efficiency (mean over matched candidates, or voxel-summed). "
     "Events = events analysed (the paper's 7105 as printed on the slide, unit not stated); "

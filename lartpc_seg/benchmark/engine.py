@@ -3,7 +3,7 @@
 The built-in engine runs its compiled kernels (``builtin``, :mod:`lartpc_seg.sparse.compiled`)
 and, as the reference, its pure-PyTorch path (``pure``). Measured in one process, interleaved
 (A, B, C, A, B, C, … after one warm-up run of each), min and median over the runs
-(benchmarking.md); ratios are ratios of medians, and also the median [min, max] over the rounds
+(docs/benchmarking.md); ratios are ratios of medians, and also the median [min, max] over the rounds
 of each round's ratio (:func:`paired_ratio`), which the machine's drifting speed affects far
 less:
 

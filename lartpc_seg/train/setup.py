@@ -33,8 +33,9 @@ class TrainOptions:
     lr : float
         Adam (peak) learning rate.
     lr_schedule : {"constant", "cosine"}
-        How the rate evolves after the warm-up (study.md §3 uses a constant rate; a cosine decay
-        to zero converges in fewer steps), see :func:`~lartpc_seg.train.schedule.learning_rate`.
+        How the rate evolves after the warm-up (docs/study.md §3 uses a constant rate; a cosine
+        decay to zero converges in fewer steps), see
+        :func:`~lartpc_seg.train.schedule.learning_rate`.
     warmup : int
         Steps of linear warm-up of the learning rate.
     augment : bool

@@ -1,7 +1,7 @@
 """The Michel procedure (docs/study.md §6) on hand-built events with known answers.
 
 Tracks run along x with a 2×2 voxel cross-section (a 1-voxel line is never a DBSCAN
-min_samples=10 core, docs/physics.md §5); Michel blobs are 2×2-wide bars.
+min_samples=10 core, docs/physics.md §8); Michel blobs are 2×2-wide bars.
 """
 
 from __future__ import annotations

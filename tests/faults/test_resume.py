@@ -163,3 +163,29 @@ def test_resume_refuses_weights_that_do_not_fit(data, tmp_path, faults):
     faults.assert_user_error(outcome, checkpoint, field="model", words="do not fit")
     assert checkpoint.read_bytes() == damaged
     assert sorted(os.listdir(work / "checkpoints")) == ["last.pt", "log.csv"]
+
+
+def test_source_digest_covers_python_and_compiled_sources(tmp_path, monkeypatch):
+    """An edit of the compiled engine's C++ alone changes the digest that gates resuming."""
+    import lartpc_seg.version as version
+
+    package = tmp_path / "lartpc_seg"
+    (package / "sparse" / "csrc").mkdir(parents=True)
+    (package / "version.py").write_text("")
+    (package / "sparse" / "csrc" / "engine.cpp").write_text("int f() { return 1; }\n")
+    (package / "notes.md").write_text("docs do not count\n")
+    monkeypatch.setattr(version, "__file__", str(package / "version.py"))
+
+    def digest() -> str:
+        version.source_digest.cache_clear()
+        return version.source_digest()
+
+    before = digest()
+    (package / "notes.md").write_text("edited\n")
+    assert digest() == before
+    (package / "sparse" / "csrc" / "engine.cpp").write_text("int f() { return 2; }\n")
+    changed = digest()
+    assert changed != before
+    (package / "version.py").write_text("# edited\n")
+    assert digest() != changed
+    version.source_digest.cache_clear()

@@ -13,7 +13,7 @@ TEST_SEED = 20190314 + 2_000_000
 
 @pytest.mark.slow
 def test_michel_procedure_on_true_labels_finds_the_michel_electrons(default_study_config):
-    """study.md §6 run with the true relabeled labels as the prediction: the tracks must be
+    """docs/study.md §6 run with the true relabeled labels as the prediction: the tracks must be
     wide enough for DBSCAN(2√2, min_samples 10) to find their cores, so that ≥ 98 % of the
     true Michel clusters become matched candidates."""
     config = default_study_config
