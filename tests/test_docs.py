@@ -176,7 +176,7 @@ def test_reference_checker_finds_bare_missing_and_outside_references(tmp_path):
         {
             "docs/study.md": "See [physics](physics.md) and style.md.\n",
             "pkg/mod.py": '"""Relabeling (study.md §2), docs/physics.md §3, docs/study.md §1."""\n'
-            "DATA = '../" + "shared/testdata'\n",
+            "DATA = '../" + "shared/" + "testdata'\n",
         },
     )
     code = reference_problems(root / "pkg/mod.py", root)
