@@ -100,12 +100,28 @@ SEED_STATISTICS = ("mean", "sd", "min", "max")
 
 
 def seeded_columns() -> list[str]:
-    """The CSV columns with several training seeds: the value's seed and the number of seeds
-    after the variant, and each metric's mean, sd, min and max over seeds after its interval."""
-    cols = ["variant", "seed", "seeds", "sample", "candidates", "true_clusters"]
-    for name in METRICS.values():
-        cols += [name, f"{name}_lo", f"{name}_hi", *(f"{name}_{s}" for s in SEED_STATISTICS)]
+    """The CSV columns with several training seeds: those of :func:`columns`, with the value's
+    seed and the number of seeds after the variant, and each metric's mean, sd, min and max over
+    seeds after its interval."""
+    cols = []
+    for col in columns():
+        cols.append(col)
+        if col == "variant":
+            cols += ["seed", "seeds"]
+        name = col.removesuffix("_hi")
+        if col.endswith("_hi") and name in METRICS.values():
+            cols += [f"{name}_{s}" for s in SEED_STATISTICS]
     return cols
+
+
+def row_identity(row: dict[str, object]) -> tuple:
+    """What a row stands for across training seeds: its non-metric text fields (the variant,
+    and any other label of the row), not its counts."""
+    return tuple(
+        (k, v)
+        for k, v in row.items()
+        if isinstance(v, str) and k not in ("sample", "candidates", "true_clusters")
+    )
 
 
 def combine_seeds(runs: list[tuple[int | None, dict[str, object]]]) -> dict[str, object]:

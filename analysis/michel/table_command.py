@@ -26,6 +26,7 @@ from analysis.michel.table import (
     combine_seeds,
     compact_row,
     row_from_metrics,
+    row_identity,
     seeded_columns,
     spread_row,
     worded,
@@ -51,19 +52,24 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Write the table."""
-    runs: dict[str, list[tuple[int | None, dict[str, object]]]] = {}
+    # table row (variant and any other label) → its (training seed, row) of each seed
+    runs: dict[tuple, list[tuple[int | None, dict[str, object]]]] = {}
+    given: set[str] = set()
     for item in args.metrics:
         name, sep, path = item.partition("=")
         if not sep or not name or not path:
             raise InputError(None, f"expected VARIANT=PATH, got {item!r}", field="--metrics")
-        variant, seed = split_seed(name, "--metrics")
-        if any(s == seed for s, _ in runs.get(variant, [])):
+        if name in given:
             raise InputError(None, f"{name!r} given twice", field="--metrics")
+        given.add(name)
+        variant, seed = split_seed(name, "--metrics")
         try:
             metrics = json.loads(Path(path).read_text())
         except (OSError, ValueError) as err:
             raise InputError(path, f"cannot read metrics: {err}") from err
-        runs.setdefault(variant, []).append((seed, row_from_metrics(variant, metrics, Path(path))))
+        file_rows = [row_from_metrics(variant, metrics, Path(path))]
+        for row in file_rows:
+            runs.setdefault(row_identity(row), []).append((seed, row))
     n_seeds = max(len(r) for r in runs.values())
     if n_seeds == 1:
         rows = [r[0][1] for r in runs.values()]
@@ -74,6 +80,8 @@ def run(args: argparse.Namespace) -> int:
         write_table(shown, headers, args.out, CAPTION, formats=("md", "tex", "html"))
         return 0
     seeds = next([s for s, _ in r] for r in runs.values() if len(r) == n_seeds)
+    if None in seeds:
+        raise InputError(None, "with several seeds name each run VARIANT@SEED", field="--metrics")
     caption = f"{CAPTION} {spread_sentence(seeds)}; truth is not trained: one run."
     rows = [combine_seeds(r) for r in runs.values()]
     rows.sort(key=lambda r: r["variant"] == "truth")
