@@ -50,6 +50,8 @@ def run(args: argparse.Namespace) -> int:
         except (OSError, ValueError) as err:
             raise InputError(path, f"cannot read metrics: {err}") from err
         rows.append(row_from_metrics(variant, metrics, Path(path)))
+        if "added" in metrics:
+            rows.append(row_from_metrics(variant, metrics["added"], Path(path), "added"))
     rows.sort(key=lambda r: r["variant"] == "truth")
     write_table(rows, columns(), args.out, CAPTION, formats=("csv",))
     shown = [worded(compact_row(r)) for r in rows] + [worded(PAPER_ROW)]

@@ -170,6 +170,7 @@ MICHEL_FIGURES = {
     "michel_energy_2d": "reconstructed vs true energy",
     "michel_resolution": "energy resolution",
     "michel_purity_efficiency": "purity and efficiency vs energy",
+    "michel_energy_response": "energy response per bin",
 }
 
 
@@ -192,12 +193,32 @@ def michel_predictions(w):
     return [] if w.variant == "truth" else predictions(w.variant)
 
 
+def calibration_shards():
+    """Training shards the Michel energy calibration is fitted on: the first ones holding
+    analysis.michel.calibration_events events (all when there are fewer)."""
+    events = config["analysis"]["michel"]["calibration_events"]
+    shard = config["dataset"]["shard_events"]
+    return list(range(min(n_shards("train"), max(1, math.ceil(events / shard)))))
+
+
+def calibration_events(w):
+    return [f"data/train/{i}.root" for i in calibration_shards()]
+
+
+def calibration_predictions(w):
+    """The variant's predictions on the calibration shards (none for ``truth``)."""
+    if w.variant == "truth":
+        return []
+    return [f"results/calibration/{w.variant}/{i}.root" for i in calibration_shards()]
+
+
 def analysis_outputs():
     return [
         "results/tables/accuracy.html",
         *expand("results/tables/accuracy_by_energy_{cls}.html", cls=["delta", "michel"]),
         "results/plots/training_curves.png",
         "results/tables/michel.html",
+        "results/tables/michel_energy.html",
     ]
 
 

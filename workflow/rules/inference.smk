@@ -27,3 +27,34 @@ rule infer:
         "python -m lartpc_seg infer --model {input.model} --events {input.events}"
         " --batch-size {params.batch} --symmetries {params.symmetries} --threads {threads}"
         " --out {output} > {log} 2>&1"
+
+
+# Predictions of every trained model on the first training shards, for the Michel energy
+# calibration (analysis.michel.calibration_events; docs/study.md §6): the calibration must see
+# the network's own candidates, and only training events.
+rule infer_calibration:
+    input:
+        model="results/train/{variant}/model.pt",
+        events="data/train/{shard}.root",
+    output:
+        "results/calibration/{variant}/{shard}.root",
+    wildcard_constraints:
+        shard=r"\d+",
+    params:
+        batch=config["inference"]["batch_size"],
+        symmetries=config["inference"]["symmetries"],
+    threads: config["inference"]["threads"]
+    resources:
+        gpu=1 if config["inference"]["gpu"] else 0,
+    conda:
+        CONDA_ENV
+    container:
+        CONTAINER
+    log:
+        "logs/infer_calibration/{variant}/{shard}.log",
+    benchmark:
+        "benchmarks/infer_calibration/{variant}/{shard}.tsv"
+    shell:
+        "python -m lartpc_seg infer --model {input.model} --events {input.events}"
+        " --batch-size {params.batch} --symmetries {params.symmetries} --threads {threads}"
+        " --out {output} > {log} 2>&1"
