@@ -3,7 +3,7 @@
 Runs the Michel procedure on the given events (a part of the training split in the workflow)
 with the network's predictions on them, or with the true labels as the prediction when no
 ``--predictions`` are given (the ``truth`` variant), keeps the added selection's matched
-candidates (:data:`analysis.michel.selection.ADDED`) and fits
+candidates (:data:`analysis.michel.selection.ADDED`, grown clusters) and fits
 :func:`analysis.michel.calibration.fit_calibration` of their uncalibrated energy on the matched
 Michel electron's own deposited energy. Nothing but these files enters the fit.
 
@@ -22,7 +22,7 @@ from pathlib import Path
 from analysis.michel.calibration import MIN_ENTRIES, write_calibration
 from analysis.michel.command import add_run_options
 from analysis.michel.run import run_michel
-from analysis.michel.selection import ADDED, select
+from analysis.michel.selection import ADDED, added_view
 from lartpc_seg.cli import positive_int
 from lartpc_seg.errors import InputError
 
@@ -52,8 +52,8 @@ def run(args: argparse.Namespace) -> int:
     result = run_michel(
         args.events, args.predictions, labels=args.labels, threads=args.threads, chunk=args.chunk
     )
-    cands = result.candidates
-    fit = select(cands, ADDED) & cands["matched"]
+    cands, _ = added_view(result.candidates, result.true_clusters)
+    fit = cands["candidate"] & cands["matched"]
     sources = [*args.events, *(args.predictions or [])]
     try:
         calibration = write_calibration(

@@ -10,8 +10,8 @@ Runs :func:`analysis.michel.reconstruct.michel_event` on every event
   ``true_clusters``;
 - ``metrics.json``: purity and efficiency with 95 % intervals and the counts behind them, of
   the paper's selection (top level) and of the added selection (``added``,
-  :data:`analysis.michel.selection.ADDED`; the clusters it keeps are flagged ``selected``, the
-  true clusters they match ``matched_added``);
+  :data:`analysis.michel.selection.ADDED`, on the grown clusters; the clusters it keeps are
+  flagged ``selected``, the true clusters they match ``matched_added``);
 - ``energy.json``: the energy response of the added selection's matched candidates
   (:func:`analysis.michel.energy.response`), uncalibrated and calibrated;
 - the figures of :mod:`analysis.michel.spectrum` (added selection) and
@@ -36,7 +36,7 @@ from analysis.michel.energy_outputs import energy_summary, plot_response
 from analysis.michel.metrics import michel_metrics
 from analysis.michel.outputs import write_metrics, write_parquet, write_root
 from analysis.michel.run import run_michel
-from analysis.michel.selection import ADDED, select, true_matched
+from analysis.michel.selection import ADDED, added_view
 from lartpc_seg.cli import non_negative_int, positive_int
 from lartpc_seg.errors import InputError
 
@@ -96,12 +96,12 @@ def run(args: argparse.Namespace) -> int:
         chunk=args.chunk,
     )
     candidates, true_clusters = result.candidates, result.true_clusters
-    raw = candidates["e_reco_raw"]
-    candidates["e_reco"] = (raw if calibration is None else calibration(raw)).astype(np.float32)
-    candidates["selected"] = select(candidates, ADDED)
-    true_clusters["matched_added"] = true_matched(candidates, true_clusters, candidates["selected"])
-    added_cands = {**candidates, "candidate": candidates["selected"]}
-    added_true = {**true_clusters, "matched": true_clusters["matched_added"]}
+    for raw, calibrated in (("e_reco_raw", "e_reco"), ("e_reco_raw_grown", "e_reco_grown")):
+        energy = candidates[raw] if calibration is None else calibration(candidates[raw])
+        candidates[calibrated] = np.asarray(energy, np.float32)
+    added_cands, added_true = added_view(candidates, true_clusters)
+    candidates["selected"] = added_cands["candidate"]
+    true_clusters["matched_added"] = added_true["matched"]
     out = Path(args.out)
     metrics = michel_metrics(
         candidates, true_clusters, result.n_events, n_bootstrap=args.bootstrap, seed=args.seed

@@ -15,6 +15,9 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial import cKDTree
 
+from lartpc_seg.clustering import components, neighbour_pairs
+from lartpc_seg.labels import Label
+
 
 def touched_tracks(
     tree: cKDTree, track_label: np.ndarray, cluster_points: np.ndarray, eps: float
@@ -153,3 +156,26 @@ def end_groups(track: np.ndarray, contact: np.ndarray, radius: float) -> np.ndar
             group[c] = len(heads)
             heads.append((int(track[c]), contact[c]))
     return group
+
+
+def growth_components(
+    points: np.ndarray,
+    pred: np.ndarray,
+    score: np.ndarray | None,
+    grow_score: float,
+    eps: float,
+) -> np.ndarray:
+    """Connected component (within ``eps``) of every voxel a cluster may grow through, else -1.
+
+    A voxel qualifies when it is predicted Michel or its Michel score is at least
+    ``grow_score``; a cluster grown by the added selection is the union of the components of
+    its voxels. Predicted-Michel voxels always qualify, so every cluster's voxels have a
+    component; without scores only they do.
+    """
+    ok = np.asarray(pred) == Label.MICHEL
+    if score is not None:
+        ok |= np.asarray(score) >= grow_score
+    idx = np.flatnonzero(ok)
+    out = np.full(len(points), -1, np.int64)
+    out[idx] = components(len(idx), neighbour_pairs(points[idx], eps))
+    return out

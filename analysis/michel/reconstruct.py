@@ -23,6 +23,7 @@ from scipy.spatial import cKDTree
 from analysis.michel.features import (
     continuation_cosine,
     end_groups,
+    growth_components,
     leaving_directions,
     split_cosine,
     touched_tracks,
@@ -48,12 +49,18 @@ class MichelConfig:
         DBSCAN min_samples of the true and predicted Michel clusterings and of the track-end test.
     track_end_radius_vox : float
         Track voxels closer than this to the contact voxel are removed in the track-end test.
+    grow_score : float
+        The added selection's growth (docs/study.md §6): a cluster takes in the voxels connected
+        to it (within ε, step by step) through voxels whose Michel softmax score is at least
+        this or that are predicted Michel. Gives the ``*_grown`` columns; the paper's procedure
+        does not use it.
     """
 
     eps_vox: float = TOUCH_RADIUS_VOX
     min_samples_track: int = 10
     min_samples_michel: int = 5
     track_end_radius_vox: float = 15.0
+    grow_score: float = 0.3
 
 
 #: Columns of :attr:`MichelResult.candidates` (one row per predicted Michel cluster) → dtype.
@@ -78,6 +85,9 @@ CANDIDATE_COLUMNS: dict[str, type] = {
     "track_extent": np.float32,
     "track_cos": np.float32,
     "track_end": np.int32,
+    "n_pix_grown": np.int32,
+    "n_pix_true_grown": np.int32,
+    "e_reco_raw_grown": np.float32,
 }
 
 #: Columns of :attr:`MichelResult.true_clusters` (one row per true Michel cluster) → dtype.
@@ -118,7 +128,10 @@ class MichelResult:
         cluster's centroid (−1: the cluster continues the track straight on; NaN when not
         attached), ``track_end`` the track
         end it shares with the event's other attached clusters
-        (:func:`~analysis.michel.features.end_groups`, -1 when not attached).
+        (:func:`~analysis.michel.features.end_groups`, -1 when not attached);
+        ``n_pix_grown``, ``n_pix_true_grown`` and ``e_reco_raw_grown`` the voxel count,
+        truly-Michel voxel count and energy sum of the cluster grown by
+        :attr:`MichelConfig.grow_score` (equal to the ungrown ones without scores).
     true_clusters : dict of str to (T,) array
         One row per true Michel cluster, columns :data:`TRUE_COLUMNS`; ``matched`` means
         matched by a candidate; ``e_true_ke`` and ``e_true_edep`` (the electron's initial
@@ -286,6 +299,7 @@ def michel_event(
     contact_point = np.zeros((n_cand, 3))
     track_label = mip_lab[in_cluster_mip]
     track_tree = cKDTree(points[track_idx].reshape(-1, 3))
+    grow = growth_components(points, pred, score, config.grow_score, eps)
 
     # Nearest non-noise track voxel and nearest true Michel voxel of every clustered voxel.
     in_cluster = mic_lab >= 0
@@ -310,6 +324,10 @@ def michel_event(
         cols["e_reco_raw"][c] = energy[voxel[rows]].sum()
         cols["n_pix_true"][c] = is_true_michel[rows].sum()
         cols["e_pix_true"][c] = energy[voxel[rows]][is_true_michel[rows]].sum()
+        grown = np.flatnonzero(np.isin(grow, grow[voxel[rows]]))
+        cols["n_pix_grown"][c] = len(grown)
+        cols["n_pix_true_grown"][c] = (truth[grown] == Label.MICHEL).sum()
+        cols["e_reco_raw_grown"][c] = energy[grown].sum()
         if score is not None:
             cols["score_mean"][c] = score[voxel[rows]].mean()
         touched, origins = touched_tracks(track_tree, track_label, points[voxel[rows]], eps)

@@ -52,13 +52,13 @@ def _task(
     preds: list[tuple[np.ndarray, np.ndarray]] | None,
     first: int,
     labels: str,
+    config: MichelConfig,
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Run the procedure on a chunk of events whose first has entry ``first`` (in a worker).
 
     ``preds`` holds each event's predicted classes and Michel scores; ``None`` uses the true
     labels, with score 1 on the voxels labelled Michel.
     """
-    config = MichelConfig()
     if preds is None:
         truths = [getattr(e, labels) for e in events]
         preds = [(t, (t == Label.MICHEL).astype(np.float32)) for t in truths]
@@ -119,6 +119,7 @@ def run_michel(
     labels: str = "relabel",
     threads: int = 1,
     chunk: int = 50,
+    config: MichelConfig | None = None,
 ) -> MichelRun:
     """Run the procedure over files; ``predictions=None`` uses the true labels.
 
@@ -134,7 +135,10 @@ def run_michel(
         Worker processes.
     chunk : int
         Events per task.
+    config : MichelConfig, optional
+        Parameters of the procedure (default: ``MichelConfig()``).
     """
+    config = MichelConfig() if config is None else config
     if predictions is not None and len(predictions) != len(events):
         raise InputError(
             None,
@@ -157,10 +161,10 @@ def run_michel(
         for block, preds in _chunks(events, predictions, chunk):
             numbers.append(np.array([e.event for e in block], np.int64))
             if pool is None:
-                parts.append(_task(block, preds, first, labels))
+                parts.append(_task(block, preds, first, labels, config))
                 progress.update(len(block))
             else:
-                parts.append(pool.submit(_task, block, preds, first, labels))
+                parts.append(pool.submit(_task, block, preds, first, labels, config))
                 sizes.append(len(block))
             first += len(block)
         if pool is not None:

@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from analysis.michel.selection import ADDED, Selection, select, true_matched
+from analysis.michel.selection import ADDED, Selection, added_view
 
 #: The scanned selections, by name: each criterion alone over a few thresholds, then combined.
 SCAN: dict[str, Selection] = {
@@ -55,14 +55,18 @@ def scan_rows(
     true_clusters: dict[str, np.ndarray],
     selections: dict[str, Selection] = SCAN,
 ) -> list[dict[str, object]]:
-    """ID purity and efficiency and mean cluster efficiency (percent) of each selection."""
+    """ID purity and efficiency and mean cluster efficiency (percent) of each selection.
+
+    The cluster efficiency is that of the grown clusters (:func:`added_view`).
+    """
     rows = []
     n_true = len(true_clusters["entry"])
     for name, selection in selections.items():
-        keep = select(candidates, selection)
-        hit = keep & candidates["matched"]
-        found = true_matched(candidates, true_clusters, keep)
-        eff = candidates["n_pix_true"][hit] / np.maximum(candidates["n_pix_matched"][hit], 1)
+        cands, trues = added_view(candidates, true_clusters, selection)
+        keep = cands["candidate"]
+        hit = keep & cands["matched"]
+        found = trues["matched"]
+        eff = cands["n_pix_true"][hit] / np.maximum(cands["n_pix_matched"][hit], 1)
         rows.append(
             {
                 "selection": name,

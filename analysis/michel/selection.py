@@ -10,7 +10,10 @@ The paper's candidates (``candidate``: attached at a track end) are kept when th
   ``max_straight_cos``): a stretch of the track predicted Michel does, a Michel electron leaves
   the muon's end in a direction of its own;
 - ``min_track_extent``: the track they sit on reaches farther than this from the contact voxel;
-- ``one_per_end``: of the passing clusters sharing one track end, only the largest is kept.
+- ``one_per_end``: of the passing clusters sharing one track end, only the largest is kept;
+
+and each kept cluster is then grown through the voxels connected to it whose Michel score is at
+least ``MichelConfig.grow_score`` (:func:`added_view`; the ``*_grown`` columns).
 
 The thresholds were chosen on the validation split (docs/study.md §6 says how); the test split
 only reports them.
@@ -90,6 +93,34 @@ ADDED = Selection(
     max_straight_cos=-0.9,
     one_per_end=True,
 )
+
+
+#: Columns the added selection takes from the grown clusters (``MichelConfig.grow_score``).
+GROWN = {
+    "n_pix": "n_pix_grown",
+    "n_pix_true": "n_pix_true_grown",
+    "e_reco_raw": "e_reco_raw_grown",
+    "e_reco": "e_reco_grown",
+}
+
+
+def added_view(
+    candidates: dict[str, np.ndarray],
+    true_clusters: dict[str, np.ndarray],
+    selection: Selection = ADDED,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """The columns as the added selection sees them, for the metrics and the energy.
+
+    ``candidate`` becomes the clusters ``selection`` keeps, their size, truly-Michel voxels and
+    energies those of the grown clusters (:data:`GROWN`, where present), and the true clusters'
+    ``matched`` says whether a kept cluster matches them. The cuts themselves use the clusters
+    as the paper's procedure made them.
+    """
+    kept = select(candidates, selection)
+    cands = {**candidates, "candidate": kept}
+    cands.update({k: candidates[v] for k, v in GROWN.items() if v in candidates})
+    trues = {**true_clusters, "matched": true_matched(candidates, true_clusters, kept)}
+    return cands, trues
 
 
 def select(candidates: dict[str, np.ndarray], selection: Selection) -> np.ndarray:

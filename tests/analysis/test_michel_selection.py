@@ -12,7 +12,14 @@ import pytest
 
 from analysis.michel.features import end_groups, split_cosine
 from analysis.michel.reconstruct import michel_event
-from analysis.michel.selection import ADDED, Selection, largest_per_end, select, true_matched
+from analysis.michel.selection import (
+    ADDED,
+    Selection,
+    added_view,
+    largest_per_end,
+    select,
+    true_matched,
+)
 from lartpc_seg.labels import Label
 
 MIP, MICHEL = int(Label.MIP), int(Label.MICHEL)
@@ -183,3 +190,25 @@ def test_true_matched_maps_event_clusters_to_rows():
     np.testing.assert_array_equal(
         true_matched(candidates, true_clusters, selected), [False, True, False, False, True]
     )
+
+
+@pytest.mark.parametrize("shower_score, grown", [(0.3, 60), (0.29, 40)])
+def test_growth_takes_in_connected_voxels_scored_michel_enough(shower_score, grown):
+    # a true Michel bar of 60 voxels along +y; its far third is predicted shower with a
+    # Michel score at (or just below) the growth threshold 0.3
+    shower = int(Label.SHOWER)
+    coords, pred, truth, energy = event(
+        (box((10, 59), (50, 51), (50, 51)), MIP, MIP),
+        (box((60, 61), (52, 61), (50, 51)), MICHEL, MICHEL),
+        (box((60, 61), (62, 66), (50, 51)), MICHEL, shower),
+        (box((70, 79), (90, 91), (50, 51)), int(Label.SHOWER), shower),  # a detached shower
+    )
+    score = np.where(pred == MICHEL, 0.9, 0.0)
+    # voxels: track 0-199, Michel-predicted 200-239, far third 240-259, detached shower 260-299
+    score[240:260] = shower_score
+    score[260:] = 0.9  # the detached shower scores high but touches nothing
+    r = michel_event(coords, pred, truth, energy, score=score.astype(np.float32)).candidates
+    assert r["n_pix"][0] == 40 and r["n_pix_grown"][0] == grown
+    assert r["n_pix_true_grown"][0] == grown and r["e_reco_raw_grown"][0] == grown
+    c, t = added_view(with_entry(r), {"entry": np.zeros(1, np.int64)}, Selection(min_pix=10))
+    assert c["candidate"][0] and c["n_pix"][0] == grown and t["matched"][0]
