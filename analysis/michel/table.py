@@ -42,8 +42,9 @@ CAPTION = (
 
 
 def columns() -> list[str]:
-    """The table's columns: variant, sample, counts, then each metric with its interval."""
-    cols = ["variant", "selection", "sample", "candidates", "true_clusters"]
+    """The table's columns: variant, sample, counts, selection, then each metric with its
+    interval."""
+    cols = ["variant", "sample", "candidates", "true_clusters", "selection"]
     for name in METRICS.values():
         cols += [name, f"{name}_lo", f"{name}_hi"]
     return cols
