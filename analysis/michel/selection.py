@@ -85,14 +85,7 @@ class Selection:
 
 
 #: The added selection of the study, chosen on the validation split (docs/study.md §6).
-ADDED = Selection(
-    min_pix=10,
-    no_split=True,
-    max_split_cos=-0.9,
-    no_straight=True,
-    max_straight_cos=-0.9,
-    one_per_end=True,
-)
+ADDED = Selection(min_pix=10, no_straight=True, max_straight_cos=-0.99, one_per_end=True)
 
 
 #: Columns the added selection takes from the grown clusters (``MichelConfig.grow_score``).

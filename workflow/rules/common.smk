@@ -194,11 +194,12 @@ def michel_predictions(w):
 
 
 def calibration_shards():
-    """Training shards the Michel energy calibration is fitted on: the first ones holding
+    """Training shards the Michel energy calibration is fitted on: the last ones holding
     analysis.michel.calibration_events events (all when there are fewer)."""
     events = config["analysis"]["michel"]["calibration_events"]
-    shard = config["dataset"]["shard_events"]
-    return list(range(min(n_shards("train"), max(1, math.ceil(events / shard)))))
+    total = n_shards("train")
+    wanted = min(total, max(1, math.ceil(events / config["dataset"]["shard_events"])))
+    return list(range(total - wanted, total))
 
 
 def calibration_events(w):

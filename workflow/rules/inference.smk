@@ -29,7 +29,7 @@ rule infer:
         " --out {output} > {log} 2>&1"
 
 
-# Predictions of every trained model on the first training shards, for the Michel energy
+# Predictions of every trained model on the last training shards, for the Michel energy
 # calibration (analysis.michel.calibration_events; docs/study.md §6): the calibration must see
 # the network's own candidates, and only training events.
 rule infer_calibration:
