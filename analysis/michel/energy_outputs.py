@@ -23,8 +23,9 @@ SCALES = {"raw": "e_reco_raw", "calibrated": "e_reco"}
 CAPTION = (
     "Michel energy response of the added selection's matched candidates: per 5 MeV bin of the "
     "matched Michel electron's own deposited energy (its ionisation, not its photons'), the "
-    "number of candidates, the median of reconstructed / deposited and its 16 % and 84 % "
-    "quantiles, and the resolution sigma68 = half the 16-84 % interval of that ratio. raw = "
+    "number of candidates, the median of reconstructed / deposited with its distribution-free "
+    "95 % interval (median_lo, median_hi), its 16 % and 84 % quantiles, and the resolution "
+    "sigma68 = half the 16-84 % interval of that ratio. raw = "
     "uncalibrated voxel sum; calibrated = after the calibration fitted on the training split "
     f"(equal to raw when none is applied). Target: median within ±{100 * TARGET_TOLERANCE:g} % "
     f"of 1 in every bin from {TARGET_RANGE[0]:g} to {TARGET_RANGE[1]:g} MeV."

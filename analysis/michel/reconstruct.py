@@ -60,7 +60,7 @@ class MichelConfig:
     min_samples_track: int = 10
     min_samples_michel: int = 5
     track_end_radius_vox: float = 15.0
-    grow_score: float = 0.3
+    grow_score: float = 0.2
 
 
 #: Columns of :attr:`MichelResult.candidates` (one row per predicted Michel cluster) → dtype.

@@ -18,7 +18,7 @@ from analysis.michel.calibration import (
     read_calibration,
     write_calibration,
 )
-from analysis.michel.energy import response, within_target
+from analysis.michel.energy import median_interval, response, within_target
 from analysis.michel.energy_outputs import energy_rows, energy_summary
 from lartpc_seg.errors import InputError
 
@@ -37,6 +37,15 @@ def test_response_per_bin_matches_hand_computed_quantiles():
     np.testing.assert_allclose(t["q16"], [0.932, 0.532, 1.2])
     np.testing.assert_allclose(t["q84"], [1.068, 0.668, 1.2])
     np.testing.assert_allclose(t["sigma68"], [0.068, 0.068, 0.0], atol=1e-12)
+
+
+def test_median_interval_is_the_order_statistics_around_the_median():
+    # n = 25: ranks 12.5 ∓ 0.98·5 = 7.6 and 17.4 → the 7th and 18th smallest values
+    values = np.arange(1.0, 26.0)[::-1]
+    assert median_interval(values) == (7.0, 18.0)
+    # n = 8: ranks 4 ∓ 2.77 → 1st and 7th; n = 7: 3.5 − 2.59 rounds down to rank 0, outside
+    assert median_interval(np.arange(8.0)) == (0.0, 6.0)
+    assert all(np.isnan(median_interval(np.arange(7.0))))
 
 
 def test_empty_bins_are_nan_and_fail_the_target():
@@ -166,7 +175,7 @@ def test_energy_summary_and_table_rows(tmp_path: Path):
         == 0
     )
     header = (tmp_path / "t.csv").read_text().splitlines()[0]
-    assert header == "variant,scale,e_lo,e_hi,n,median,q16,q84,sigma68"
+    assert header == "variant,scale,e_lo,e_hi,n,median,median_lo,median_hi,q16,q84,sigma68"
     md = (tmp_path / "t.md").read_text()
-    assert "| relabeled | calibrated | 15.000 | 20.000 | 2 | 1.000 |" in md
+    assert "| relabeled | calibrated | 15.000 | 20.000 | 2 | 1.000 |  |  |" in md  # n < 8
     assert (tmp_path / "t.html").exists() and (tmp_path / "t.tex").exists()
