@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from analysis.michel.reconstruct import MichelConfig
 from analysis.michel.selection import ADDED
 from lartpc_seg.errors import InputError
 
@@ -36,8 +37,10 @@ CAPTION = (
     "cluster purity and efficiency (mean over matched candidates, or voxel-summed). "
     "Events = events analysed (the paper's 7105 as printed on the slide, unit not stated); "
     "truth = true labels used as the prediction. Selection: paper = the paper's procedure "
-    f"(attached at a predicted track's end); added = {ADDED.describe()} (thresholds chosen on "
-    "the validation split, docs/study.md §6)."
+    f"(attached at a predicted track's end); added = {ADDED.describe()}; each kept cluster grown "
+    "through the voxels connected to it with a Michel score of at least "
+    f"{MichelConfig().grow_score:g} (thresholds chosen on the validation split, "
+    "docs/study.md §6)."
 )
 
 
