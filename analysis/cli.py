@@ -22,7 +22,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "michel": ("analysis.michel.command", "Michel electron candidates, matching and energies"),
     "michel-calibration": (
         "analysis.michel.calibration_command",
-        "fit the Michel energy scale on true-label candidates",
+        "fit the Michel energy calibration on training-split candidates",
+    ),
+    "michel-energy-table": (
+        "analysis.michel.energy_table_command",
+        "Michel energy response table (reco / deposited per 5 MeV bin) of all variants",
+    ),
+    "michel-scan": (
+        "analysis.michel.scan_command",
+        "purity and efficiency of candidate Michel selections (for choosing thresholds)",
     ),
     "michel-table": (
         "analysis.michel.table_command",

@@ -8,11 +8,17 @@ Runs :func:`analysis.michel.reconstruct.michel_event` on every event
   entry per true Michel cluster) of docs/event-format.md, plus TH1/TH2 histograms;
 - ``michel.parquet``: the same, as one awkward record per event with lists ``candidates`` and
   ``true_clusters``;
-- ``metrics.json``: purity and efficiency with 95 % intervals and the counts behind them;
-- the figures of :mod:`analysis.michel.spectrum`.
+- ``metrics.json``: purity and efficiency with 95 % intervals and the counts behind them, of
+  the paper's selection (top level) and of the added selection (``added``,
+  :data:`analysis.michel.selection.ADDED`, on the grown clusters; the clusters it keeps are
+  flagged ``selected``, the true clusters they match ``matched_added``);
+- ``energy.json``: the energy response of the added selection's matched candidates
+  (:func:`analysis.michel.energy.response`), uncalibrated and calibrated;
+- the figures of :mod:`analysis.michel.spectrum` (added selection) and
+  ``michel_energy_response``.
 
 ``--truth`` uses the true labels as the prediction (the ceiling of the procedure itself).
-``--calibration FILE`` applies an energy scale fitted by ``python -m analysis
+``--calibration FILE`` applies an energy calibration fitted by ``python -m analysis
 michel-calibration``; the uncalibrated sum is always kept as ``e_reco_raw``.
 """
 
@@ -26,9 +32,11 @@ import numpy as np
 from analysis.cli import add_data_option
 from analysis.michel import spectrum
 from analysis.michel.calibration import read_calibration
+from analysis.michel.energy_outputs import energy_summary, plot_response
 from analysis.michel.metrics import michel_metrics
 from analysis.michel.outputs import write_metrics, write_parquet, write_root
 from analysis.michel.run import run_michel
+from analysis.michel.selection import ADDED, added_view
 from lartpc_seg.cli import non_negative_int, positive_int
 from lartpc_seg.errors import InputError
 
@@ -58,7 +66,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--truth", action="store_true", help="use the true labels as the prediction (ceiling)"
     )
-    parser.add_argument("--calibration", type=Path, help="JSON energy scale factor to apply")
+    parser.add_argument("--calibration", type=Path, help="JSON energy calibration to apply")
     parser.add_argument(
         "--bootstrap",
         type=non_negative_int,
@@ -79,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.bootstrap < 0:
         raise InputError(None, f"must be 0 or more, got {args.bootstrap}", field="--bootstrap")
-    factor = read_calibration(args.calibration) if args.calibration else 1.0
+    calibration = read_calibration(args.calibration) if args.calibration else None
     result = run_michel(
         args.events,
         None if args.truth else args.predictions,
@@ -88,39 +96,61 @@ def run(args: argparse.Namespace) -> int:
         chunk=args.chunk,
     )
     candidates, true_clusters = result.candidates, result.true_clusters
-    candidates["e_reco"] = (candidates["e_reco_raw"] * factor).astype(np.float32)
+    for raw, calibrated in (("e_reco_raw", "e_reco"), ("e_reco_raw_grown", "e_reco_grown")):
+        energy = candidates[raw] if calibration is None else calibration(candidates[raw])
+        candidates[calibrated] = np.asarray(energy, np.float32)
+    added_cands, added_true = added_view(candidates, true_clusters)
+    candidates["selected"] = added_cands["candidate"]
+    true_clusters["matched_added"] = added_true["matched"]
     out = Path(args.out)
     metrics = michel_metrics(
         candidates, true_clusters, result.n_events, n_bootstrap=args.bootstrap, seed=args.seed
     )
+    metrics["added"] = michel_metrics(
+        added_cands, added_true, result.n_events, n_bootstrap=args.bootstrap, seed=args.seed
+    )
+    metrics["added"]["selection"] = {"definition": ADDED.describe(), **ADDED.as_dict()}
     metrics.update(
         {
             "events_files": [str(p) for p in args.events],
             "predictions_files": None if args.truth else [str(p) for p in args.predictions],
             "truth": bool(args.truth),
             "labels": args.labels,
-            "calibration_factor": factor,
+            "calibration": None if calibration is None else str(args.calibration),
         }
     )
     write_metrics(out / "metrics.json", metrics)
+    write_metrics(
+        out / "energy.json",
+        energy_summary(added_cands, args.variant, calibration is not None),
+    )
     write_root(
         out / "michel.root",
         candidates,
         true_clusters,
-        spectrum.histograms(candidates, true_clusters),
+        spectrum.histograms(added_cands, added_true),
     )
     write_parquet(out / "michel.parquet", candidates, true_clusters, result.event_numbers)
     spectrum.plot_all(
-        candidates,
-        true_clusters,
+        added_cands,
+        added_true,
         out,
         data=args.data,
         rlabel=args.variant or ("truth labels" if args.truth else None),
     )
-    n_cand = int(candidates["candidate"].sum())
+    for fmt in ("pdf", "png"):
+        plot_response(
+            added_cands,
+            out / f"michel_energy_response.{fmt}",
+            data=args.data,
+            rlabel=args.variant or ("truth labels" if args.truth else None),
+        )
+    n_cand, n_sel = int(candidates["candidate"].sum()), int(candidates["selected"].sum())
     n_matched = int((candidates["candidate"] & candidates["matched"]).sum())
+    n_sel_matched = int((candidates["selected"] & candidates["matched"]).sum())
     print(
         f"wrote {out}: {result.n_events} events, {n_cand} candidates ({n_matched} matched), "
+        f"added selection {n_sel} ({n_sel_matched} matched), "
         f"{len(true_clusters['matched'])} true Michel clusters"
     )
     return 0

@@ -20,10 +20,19 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial import cKDTree
 
-from lartpc_seg.ancestry import nearest_ancestor
+from analysis.michel.features import (
+    continuation_cosine,
+    end_groups,
+    growth_components,
+    leaving_directions,
+    split_cosine,
+    touched_tracks,
+    track_extent,
+)
+from analysis.michel.truth import true_michel_particle
 from lartpc_seg.clustering import TOUCH_RADIUS_VOX, components, dbscan, neighbour_pairs
 from lartpc_seg.io.events import ParticleTable
-from lartpc_seg.labels import MICHEL_PROCESSES, Label
+from lartpc_seg.labels import Label
 
 
 @dataclass(frozen=True)
@@ -40,12 +49,18 @@ class MichelConfig:
         DBSCAN min_samples of the true and predicted Michel clusterings and of the track-end test.
     track_end_radius_vox : float
         Track voxels closer than this to the contact voxel are removed in the track-end test.
+    grow_score : float
+        The added selection's growth (docs/study.md §6): a cluster takes in the voxels connected
+        to it (within ε, step by step) through voxels whose Michel softmax score is at least
+        this or that are predicted Michel. Gives the ``*_grown`` columns; the paper's procedure
+        does not use it.
     """
 
     eps_vox: float = TOUCH_RADIUS_VOX
     min_samples_track: int = 10
     min_samples_michel: int = 5
     track_end_radius_vox: float = 15.0
+    grow_score: float = 0.2
 
 
 #: Columns of :attr:`MichelResult.candidates` (one row per predicted Michel cluster) → dtype.
@@ -63,6 +78,16 @@ CANDIDATE_COLUMNS: dict[str, type] = {
     "e_pix_true": np.float32,
     "e_true_ke": np.float32,
     "e_true_dep": np.float32,
+    "e_true_edep": np.float32,
+    "score_mean": np.float32,
+    "n_tracks": np.int32,
+    "split_cos": np.float32,
+    "track_extent": np.float32,
+    "track_cos": np.float32,
+    "track_end": np.int32,
+    "n_pix_grown": np.int32,
+    "n_pix_true_grown": np.int32,
+    "e_reco_raw_grown": np.float32,
 }
 
 #: Columns of :attr:`MichelResult.true_clusters` (one row per true Michel cluster) → dtype.
@@ -70,6 +95,7 @@ TRUE_COLUMNS: dict[str, type] = {
     "n_pix": np.int32,
     "e_dep": np.float32,
     "e_true_ke": np.float32,
+    "e_true_edep": np.float32,
     "attached": np.bool_,
     "matched": np.bool_,
 }
@@ -90,10 +116,26 @@ class MichelResult:
         Michel; ``n_pix_in_matched`` of its voxels in the matched true cluster;
         ``n_pix_matched`` the matched true cluster's voxel count; ``e_true_ke`` the matched
         Michel electron's initial kinetic energy and ``e_true_dep`` the matched cluster's
-        deposited energy (MeV; NaN / -1 / 0 when unmatched).
+        deposited energy (MeV; NaN / -1 / 0 when unmatched); ``e_true_edep`` the matched
+        Michel electron's own deposited energy (``part_edep``: its ionisation, not its photons'),
+        NaN when unknown. The quantities of the added selection
+        (:mod:`analysis.michel.selection`): ``score_mean`` the mean Michel softmax score of its
+        voxels (NaN without scores), ``n_tracks`` the predicted tracks within ε of it,
+        ``split_cos`` the smallest cosine between the directions in which two of those tracks
+        leave it (NaN with fewer than two), ``track_extent`` the largest distance from the
+        contact voxel to a voxel of its track and ``track_cos`` the cosine between the direction
+        in which that track leaves the contact and the direction from the contact to the
+        cluster's centroid (−1: the cluster continues the track straight on; NaN when not
+        attached), ``track_end`` the track
+        end it shares with the event's other attached clusters
+        (:func:`~analysis.michel.features.end_groups`, -1 when not attached);
+        ``n_pix_grown``, ``n_pix_true_grown`` and ``e_reco_raw_grown`` the voxel count,
+        truly-Michel voxel count and energy sum of the cluster grown by
+        :attr:`MichelConfig.grow_score` (equal to the ungrown ones without scores).
     true_clusters : dict of str to (T,) array
         One row per true Michel cluster, columns :data:`TRUE_COLUMNS`; ``matched`` means
-        matched by a candidate; ``e_true_ke`` is NaN when the particle table has no Michel
+        matched by a candidate; ``e_true_ke`` and ``e_true_edep`` (the electron's initial
+        kinetic energy and own deposited energy) are NaN when the particle table has no Michel
         ancestor for it.
     candidate_voxels : list of (n_pix,) int64 arrays
         Voxel indices (into the event) of each predicted Michel cluster.
@@ -115,59 +157,6 @@ def _groups(labels: np.ndarray) -> list[np.ndarray]:
     order = np.argsort(labels, kind="stable")
     bounds = np.searchsorted(labels[order], np.arange(k + 1))
     return [order[bounds[i] : bounds[i + 1]] for i in range(k)]
-
-
-def michel_ancestor(particles: ParticleTable) -> np.ndarray:
-    """Index of each particle's Michel electron ancestor (itself included), -1 if none.
-
-    A Michel electron is a particle of class MICHEL created by one of
-    :data:`~lartpc_seg.labels.MICHEL_PROCESSES`; every descendant (its bremsstrahlung photons,
-    their Compton electrons, ...) maps to it.
-
-    Parameters
-    ----------
-    particles : ParticleTable
-        The event's particles (P rows).
-
-    Returns
-    -------
-    (P,) int64 array
-    """
-    is_root = (particles.cls == Label.MICHEL) & np.isin(particles.process, MICHEL_PROCESSES)
-    return nearest_ancestor(particles.parent, is_root)
-
-
-def true_michel_energy(
-    part: np.ndarray, particles: ParticleTable, clusters: list[np.ndarray]
-) -> np.ndarray:
-    """Initial kinetic energy of the Michel electron behind each true cluster, MeV.
-
-    Each voxel's ``part`` is mapped to its Michel ancestor; the cluster's electron is the
-    majority over its voxels (voxels without a Michel ancestor do not vote).
-
-    Parameters
-    ----------
-    part : (N,) int array
-        Per-voxel index into ``particles``.
-    particles : ParticleTable
-    clusters : list of int arrays
-        Voxel indices of each true cluster.
-
-    Returns
-    -------
-    (T,) float32 array
-        NaN for a cluster none of whose voxels has a Michel ancestor.
-    """
-    out = np.full(len(clusters), np.nan, dtype=np.float32)
-    if not clusters or len(particles) == 0:
-        return out
-    ancestor = michel_ancestor(particles)
-    for i, voxels in enumerate(clusters):
-        anc = ancestor[part[voxels]]
-        anc = anc[anc >= 0]
-        if anc.size:
-            out[i] = particles.ke[np.bincount(anc).argmax()]
-    return out
 
 
 def _nearest(tree_points: np.ndarray, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -233,6 +222,7 @@ def michel_event(
     part: np.ndarray | None = None,
     particles: ParticleTable | None = None,
     config: MichelConfig = MichelConfig(),
+    score: np.ndarray | None = None,
 ) -> MichelResult:
     """Run the Michel procedure of docs/study.md §6 on one event.
 
@@ -250,6 +240,8 @@ def michel_event(
         Per-voxel particle index; with ``particles``, gives the true kinetic energies.
     particles : ParticleTable, optional
     config : MichelConfig
+    score : (N,) float array, optional
+        Michel softmax score per voxel (gives ``score_mean``).
 
     Returns
     -------
@@ -272,10 +264,13 @@ def michel_event(
         d, _ = _nearest(true_mip, points[true_idx])
         np.logical_or.at(true_attached, true_lab[true_lab >= 0], d[true_lab >= 0] < eps)
     true_dep = np.array([energy[v].sum() for v in true_voxels], dtype=np.float32)
-    if part is not None and particles is not None:
-        true_ke = true_michel_energy(np.asarray(part), particles, true_voxels)
-    else:
-        true_ke = np.full(n_true, np.nan, dtype=np.float32)
+    true_ke = np.full(n_true, np.nan, dtype=np.float32)
+    true_edep = np.full(n_true, np.nan, dtype=np.float32)
+    if part is not None and particles is not None and len(particles):
+        electron = true_michel_particle(np.asarray(part), particles, true_voxels)
+        known = electron >= 0
+        true_ke[known] = particles.ke[electron[known]]
+        true_edep[known] = particles.edep[electron[known]]
     true_size = np.array([len(v) for v in true_voxels], dtype=np.int32)
 
     # Predicted tracks (MIP) and predicted Michel clusters.
@@ -290,7 +285,21 @@ def michel_event(
     n_cand = len(cand_voxels)
     cols = {k: np.zeros(n_cand, dtype=t) for k, t in CANDIDATE_COLUMNS.items()}
     cols["true_cluster"][:] = -1
-    cols["e_true_ke"][:] = np.nan
+    for name in (
+        "e_true_ke",
+        "e_true_edep",
+        "score_mean",
+        "split_cos",
+        "track_extent",
+        "track_cos",
+    ):
+        cols[name][:] = np.nan
+    cols["track_end"][:] = -1
+    track_of = np.full(n_cand, -1, np.int64)
+    contact_point = np.zeros((n_cand, 3))
+    track_label = mip_lab[in_cluster_mip]
+    track_tree = cKDTree(points[track_idx].reshape(-1, 3))
+    grow = growth_components(points, pred, score, config.grow_score, eps)
 
     # Nearest non-noise track voxel and nearest true Michel voxel of every clustered voxel.
     in_cluster = mic_lab >= 0
@@ -315,6 +324,18 @@ def michel_event(
         cols["e_reco_raw"][c] = energy[voxel[rows]].sum()
         cols["n_pix_true"][c] = is_true_michel[rows].sum()
         cols["e_pix_true"][c] = energy[voxel[rows]][is_true_michel[rows]].sum()
+        grown = np.flatnonzero(np.isin(grow, grow[voxel[rows]]))
+        cols["n_pix_grown"][c] = len(grown)
+        cols["n_pix_true_grown"][c] = (truth[grown] == Label.MICHEL).sum()
+        cols["e_reco_raw_grown"][c] = energy[grown].sum()
+        if score is not None:
+            cols["score_mean"][c] = score[voxel[rows]].mean()
+        touched, origins = touched_tracks(track_tree, track_label, points[voxel[rows]], eps)
+        cols["n_tracks"][c] = len(touched)
+        directions = leaving_directions(
+            points[track_idx], track_label, touched, origins, config.track_end_radius_vox
+        )
+        cols["split_cos"][c] = split_cosine(directions)
         best = rows[np.argmin(d_track[rows])]
         if d_track[best] < eps:
             cols["attached"][c] = True
@@ -331,6 +352,13 @@ def michel_event(
                     pairs,
                 )
             cols["at_edge"][c] = edge_cache[contact]
+            track_of[c] = track
+            contact_point[c] = points[mip_idx[contact]]
+            cols["track_extent"][c] = track_extent(points[mip_idx[members]], contact_point[c])
+            at = int(np.searchsorted(touched, track))
+            cols["track_cos"][c] = continuation_cosine(
+                directions[at], origins[at], points[voxel[rows]]
+            )
         votes = true_cluster_of_voxel[rows]
         votes = votes[votes >= 0]
         if votes.size:
@@ -341,7 +369,9 @@ def michel_event(
             cols["n_pix_matched"][c] = true_size[t]
             cols["e_true_ke"][c] = true_ke[t]
             cols["e_true_dep"][c] = true_dep[t]
+            cols["e_true_edep"][c] = true_edep[t]
     cols["candidate"] = cols["attached"] & cols["at_edge"]
+    cols["track_end"] = end_groups(track_of, contact_point, config.track_end_radius_vox)
 
     true_matched = np.zeros(n_true, dtype=bool)
     hit = cols["candidate"] & cols["matched"]
@@ -350,6 +380,7 @@ def michel_event(
         "n_pix": true_size,
         "e_dep": true_dep,
         "e_true_ke": true_ke,
+        "e_true_edep": true_edep,
         "attached": true_attached,
         "matched": true_matched,
     }

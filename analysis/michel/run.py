@@ -19,6 +19,7 @@ from analysis.michel.reconstruct import CANDIDATE_COLUMNS, TRUE_COLUMNS, MichelC
 from lartpc_seg.errors import InputError
 from lartpc_seg.io.events import Event, EventFile
 from lartpc_seg.io.predictions import PredictionFile
+from lartpc_seg.labels import Label
 from lartpc_seg.progress import Progress
 
 
@@ -47,18 +48,26 @@ class MichelRun:
 
 
 def _task(
-    events: list[Event], preds: list[np.ndarray] | None, first: int, labels: str
+    events: list[Event],
+    preds: list[tuple[np.ndarray, np.ndarray]] | None,
+    first: int,
+    labels: str,
+    config: MichelConfig,
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """Run the procedure on a chunk of events whose first has entry ``first`` (in a worker)."""
-    config = MichelConfig()
+    """Run the procedure on a chunk of events whose first has entry ``first`` (in a worker).
+
+    ``preds`` holds each event's predicted classes and Michel scores; ``None`` uses the true
+    labels, with score 1 on the voxels labelled Michel.
+    """
     if preds is None:
-        preds = [getattr(e, labels) for e in events]
+        truths = [getattr(e, labels) for e in events]
+        preds = [(t, (t == Label.MICHEL).astype(np.float32)) for t in truths]
     cands: dict[str, list[np.ndarray]] = {k: [] for k in (*CANDIDATE_COLUMNS, "event", "entry")}
     trues: dict[str, list[np.ndarray]] = {k: [] for k in (*TRUE_COLUMNS, "event", "entry")}
-    for i, (event, pred) in enumerate(zip(events, preds, strict=True)):
+    for i, (event, (pred, score)) in enumerate(zip(events, preds, strict=True)):
         truth = getattr(event, labels)
         result = michel_event(
-            event.coords, pred, truth, event.energy, event.part, event.particles, config
+            event.coords, pred, truth, event.energy, event.part, event.particles, config, score
         )
         for out, columns in ((cands, result.candidates), (trues, result.true_clusters)):
             n = len(next(iter(columns.values())))
@@ -79,8 +88,9 @@ def _concat(columns: dict[str, list[np.ndarray]]) -> dict[str, np.ndarray]:
 
 def _chunks(
     events: list[Path], predictions: list[Path] | None, chunk: int
-) -> Iterator[tuple[list[Event], list[np.ndarray] | None]]:
-    """Chunks of events, with their predicted classes, reading every file once."""
+) -> Iterator[tuple[list[Event], list[tuple[np.ndarray, np.ndarray]] | None]]:
+    """Chunks of events, with their predicted classes and Michel scores, reading every file
+    once."""
     for i, path in enumerate(events):
         with contextlib.ExitStack() as stack:
             events_file = stack.enter_context(EventFile(path))
@@ -94,7 +104,10 @@ def _chunks(
                 preds = (
                     None
                     if pred_file is None
-                    else [p.pred for p in pred_file.read(start, start + chunk)]
+                    else [
+                        (p.pred, p.scores[:, Label.MICHEL])
+                        for p in pred_file.read(start, start + chunk)
+                    ]
                 )
                 yield block, preds
 
@@ -106,6 +119,7 @@ def run_michel(
     labels: str = "relabel",
     threads: int = 1,
     chunk: int = 50,
+    config: MichelConfig | None = None,
 ) -> MichelRun:
     """Run the procedure over files; ``predictions=None`` uses the true labels.
 
@@ -121,7 +135,10 @@ def run_michel(
         Worker processes.
     chunk : int
         Events per task.
+    config : MichelConfig, optional
+        Parameters of the procedure (default: ``MichelConfig()``).
     """
+    config = MichelConfig() if config is None else config
     if predictions is not None and len(predictions) != len(events):
         raise InputError(
             None,
@@ -144,10 +161,10 @@ def run_michel(
         for block, preds in _chunks(events, predictions, chunk):
             numbers.append(np.array([e.event for e in block], np.int64))
             if pool is None:
-                parts.append(_task(block, preds, first, labels))
+                parts.append(_task(block, preds, first, labels, config))
                 progress.update(len(block))
             else:
-                parts.append(pool.submit(_task, block, preds, first, labels))
+                parts.append(pool.submit(_task, block, preds, first, labels, config))
                 sizes.append(len(block))
             first += len(block)
         if pool is not None:

@@ -1,10 +1,10 @@
-"""Michel energy spectra, resolution, purity/efficiency vs energy, and the energy calibration.
+"""Michel energy spectra, resolution, purity/efficiency vs energy.
 
-The reconstructed energy is the sum of a candidate's voxel energies (MeV), times an optional
-scale factor fitted on the training split (:func:`fit_calibration`). The true energies are the
-Michel electron's initial kinetic energy and its true cluster's deposited (primary ionisation)
-energy; the deposited energy is lower, as ~30 % of a Michel's energy leaves as bremsstrahlung
-photons whose deposits are relabeled shower (docs/physics.md §5).
+The reconstructed energy is the sum of a candidate's voxel energies (MeV), calibrated when a
+calibration fitted on the training split is given (:mod:`analysis.michel.calibration`). The true
+energies are the Michel electron's initial kinetic energy and the energy it deposited itself
+(``e_true_edep``: its own ionisation); the deposited energy is lower, as ~30 % of a Michel's
+energy leaves as bremsstrahlung photons whose deposits are relabeled shower (docs/physics.md §5).
 """
 
 from __future__ import annotations
@@ -147,7 +147,7 @@ def histograms(
         .fill(candidates["n_pix_matched"][matched], candidates["n_pix"][matched])
     )
     h["h_e_true_ke"] = hist.Hist(energy).fill(true_clusters["e_true_ke"])
-    h["h_e_true_dep"] = hist.Hist(energy).fill(true_clusters["e_dep"])
+    h["h_e_true_dep"] = hist.Hist(energy).fill(true_clusters["e_true_edep"])
     h["h_e_reco"] = hist.Hist(energy).fill(candidates["e_reco"][sel])
     h["h_e_reco_raw"] = hist.Hist(energy).fill(candidates["e_reco_raw"][sel])
     h["h_e_reco_vs_true_ke"] = (
@@ -199,7 +199,7 @@ def plot_all(
         )
         spectra = {
             "True kinetic energy": hs["h_e_true_ke"],
-            "True deposited (primary ionisation)": hs["h_e_true_dep"],
+            "True deposited (own ionisation)": hs["h_e_true_dep"],
             "Reconstructed (candidates)": hs["h_e_reco"],
         }
         for name, h in spectra.items():
@@ -216,7 +216,7 @@ def plot_all(
         # deposited energy, so fakes (no true cluster) and missed clusters stay out of the ratio
         energy = hs["h_e_reco"].axes[0]
         reco = hist.Hist(energy).fill(candidates["e_reco"][matched]).values()
-        dep = hist.Hist(energy).fill(candidates["e_true_dep"][matched]).values()
+        dep = hist.Hist(energy).fill(candidates["e_true_edep"][matched]).values()
         ratio, err = ratio_points(reco, dep)
         rax.errorbar(energy.centers, ratio, yerr=err, xerr=energy.widths / 2, fmt="ko", ms=3)
         rax.axhline(1.0, color="grey", ls="--", lw=1)
@@ -242,7 +242,7 @@ def plot_all(
         fig, ax = plt.subplots()
         for name, true in (
             ("vs true kinetic energy", candidates["e_true_ke"]),
-            ("vs true deposited energy", candidates["e_true_dep"]),
+            ("vs true deposited energy", candidates["e_true_edep"]),
         ):
             res = resolution(true[matched], candidates["e_reco"][matched])
             ax.errorbar(

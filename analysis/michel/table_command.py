@@ -68,6 +68,8 @@ def run(args: argparse.Namespace) -> int:
         except (OSError, ValueError) as err:
             raise InputError(path, f"cannot read metrics: {err}") from err
         file_rows = [row_from_metrics(variant, metrics, Path(path))]
+        if "added" in metrics:
+            file_rows.append(row_from_metrics(variant, metrics["added"], Path(path), "added"))
         for row in file_rows:
             runs.setdefault(row_identity(row), []).append((seed, row))
     n_seeds = max(len(r) for r in runs.values())

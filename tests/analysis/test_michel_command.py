@@ -22,15 +22,15 @@ def _box(x, y, z):
 def _event(number: int, pieces: list[tuple[np.ndarray, Label, float]]) -> Event:
     """Pieces of (coords, label, Michel KE): each track is a μ, each Michel an electron."""
     coords, labels, part = [], [], []
-    pdg, parent, process, cls, ke = [], [], [], [], []
+    pdg, parent, process, cls, ke, edep = [], [], [], [], [], []
     for xyz, label, energy in pieces:
         if label == Label.MIP:
             pdg.append(13), parent.append(-1), process.append(Process.primary)
-            cls.append(Label.MIP), ke.append(100.0)
+            cls.append(Label.MIP), ke.append(100.0), edep.append(0.0)
         else:  # an electron from the previous muon
             proc = Process.Decay if label == Label.MICHEL else Process.muIoni
             pdg.append(11), parent.append(len(pdg) - 2), process.append(proc)
-            cls.append(label), ke.append(energy)
+            cls.append(label), ke.append(energy), edep.append(MICHEL_EDEP)
         coords.append(xyz)
         labels.append(np.full(len(xyz), label, np.int8))
         part.append(np.full(len(xyz), len(pdg) - 1, np.int32))
@@ -46,12 +46,16 @@ def _event(number: int, pieces: list[tuple[np.ndarray, Label, float]]) -> Event:
         np.array(ke, np.float32),
         zeros,
         zeros,
-        np.zeros(n, np.float32),
+        np.array(edep, np.float32),
     )
     energy = np.where(label == Label.MIP, 1.0, 0.5).astype(np.float32)
     return Event(
         number, coords, energy, label, relabel(coords, label), np.concatenate(part), particles
     )
+
+
+#: Energy each electron deposited itself (``part_edep``); its 40 voxels of 0.5 MeV sum to 20.
+MICHEL_EDEP = 25.0
 
 
 def _track(y):
@@ -115,6 +119,10 @@ def test_command_writes_trees_parquet_metrics(files):
             "michel-calibration",
             "--events",
             str(files / "events.root"),
+            "--predictions",
+            str(files / "pred.root"),
+            "--min-entries",
+            "1",
             "--out",
             str(files / "calib.json"),
         ]
@@ -129,6 +137,16 @@ def test_command_writes_trees_parquet_metrics(files):
     assert m["cluster_purity"]["value"] == pytest.approx(1.0)
     assert m["cluster_efficiency_voxels"]["value"] == pytest.approx(1.0)
     assert m["id_purity"]["lo"] < 0.75 < m["id_purity"]["hi"]
+    # the added selection keeps the four clusters: 40 voxels, leaving their track sideways
+    assert m["added"]["counts"]["candidates"] == 4
+    assert m["added"]["id_purity"]["value"] == pytest.approx(0.75)
+    assert "≥ 10 voxels" in m["added"]["selection"]["definition"]
+    energy = json.loads((out / "energy.json").read_text())
+    raw = energy["scales"]["raw"]
+    bin_25 = raw["e_lo"].index(25.0)  # the three matched: 20 MeV reconstructed, 25 deposited
+    assert raw["n"][bin_25] == 3 and raw["median"][bin_25] == pytest.approx(0.8)
+    assert raw["sigma68"][bin_25] == pytest.approx(0.0, abs=1e-6)
+    assert energy["calibrated"] is False and not raw["within_target"]
 
     with uproot.open(out / "michel.root") as f:
         assert f.classname_of("michel") == "TTree" and f.classname_of("h_npix") == "TH2D"
@@ -136,28 +154,36 @@ def test_command_writes_trees_parquet_metrics(files):
         true = f["michel_true"].arrays(library="np")
     assert list(cand["event"]) == [10, 11, 11, 12]
     assert cand["candidate"].all() and list(cand["matched"]) == [True, True, True, False]
+    assert cand["selected"].all()
+    np.testing.assert_allclose(cand["e_true_edep"][:3], MICHEL_EDEP)
     assert list(cand["n_pix"]) == [40, 40, 40, 40]
     np.testing.assert_allclose(cand["e_reco"], 20.0, rtol=1e-6)
     np.testing.assert_allclose(sorted(true["e_true_ke"]), [30.0, 40.0, 50.0])
     np.testing.assert_allclose(true["e_dep"], 20.0, rtol=1e-6)
+    np.testing.assert_allclose(true["e_true_edep"], MICHEL_EDEP)
+    assert true["matched_added"].all()
 
     parquet = ak.from_parquet(out / "michel.parquet")
     assert list(parquet["event"]) == [10, 11, 12, 13]
     assert ak.num(parquet["candidates"]).tolist() == [1, 2, 1, 0]
     assert ak.num(parquet["true_clusters"]).tolist() == [1, 2, 0, 0]
-    for name in ("michel_npix", "michel_energy_spectra", "michel_resolution"):
+    for name in (
+        "michel_npix",
+        "michel_energy_spectra",
+        "michel_resolution",
+        "michel_energy_response",
+    ):
         assert (out / f"{name}.pdf").stat().st_size > 0
 
-    # Least squares through 0 of KE on the 20 MeV sums of the true-label candidates:
-    # 20·(40+30+50) / (3·20²) = 2.
+    # one bin (25-30 MeV deposited): median sum 20 ↔ median deposit 25
     calib = json.loads((files / "calib.json").read_text())
-    assert calib["factor"] == pytest.approx(2.0)
+    assert calib["raw"] == [pytest.approx(20.0)] and calib["dep"] == [pytest.approx(25.0)]
 
 
 @pytest.mark.slow
 def test_truth_mode_and_calibration(files):
     out = files / "truth"
-    (files / "scale.json").write_text(json.dumps({"factor": 2.0}))
+    (files / "scale.json").write_text(json.dumps({"raw": [10.0, 20.0], "dep": [20.0, 40.0]}))
     assert (
         main(
             [
@@ -174,7 +200,7 @@ def test_truth_mode_and_calibration(files):
         == 0
     )
     m = json.loads((out / "metrics.json").read_text())
-    assert m["truth"] is True and m["calibration_factor"] == 2.0
+    assert m["truth"] is True and m["calibration"] == str(files / "scale.json")
     assert m["counts"]["candidates"] == 3
     assert m["id_purity"]["value"] == pytest.approx(1.0)
     with uproot.open(out / "michel.root") as f:

@@ -62,7 +62,7 @@ def _metrics(purity: float) -> dict:
 
 
 def test_michel_table_command(tmp_path):
-    (tmp_path / "a.json").write_text(json.dumps(_metrics(0.95)))
+    (tmp_path / "a.json").write_text(json.dumps({**_metrics(0.95), "added": _metrics(0.97)}))
     (tmp_path / "t.json").write_text(json.dumps(_metrics(0.99)))
     from analysis.cli import main
 
@@ -80,19 +80,24 @@ def test_michel_table_command(tmp_path):
     assert status == 0
     with open(out.with_suffix(".csv")) as f:
         rows = list(csv.DictReader(f))
-    assert [r["variant"] for r in rows] == ["relabeled", "truth"]  # truth last
+    assert [r["variant"] for r in rows] == ["relabeled", "relabeled", "truth"]  # truth last
+    assert [r["selection"] for r in rows] == ["paper", "added", "paper"]
+    assert float(rows[1]["id_purity"]) == pytest.approx(97.0)
+    rows.pop(1)
     assert float(rows[0]["id_purity"]) == pytest.approx(95.0)
     assert float(rows[0]["id_purity_lo"]) == pytest.approx(94.0)
     assert float(rows[1]["cluster_efficiency_voxels_hi"]) == pytest.approx(99.5)
     md = out.with_suffix(".md").read_text()
-    assert "| relabeled | 100 | 80 | 85 | 95.0 [94.0, 95.5] |" in md
-    assert "| paper (ACAT 2019) | 7105 |  |  | 98.8 | 93.9 |  | 97.3 | 96.1 |  |  |" in md
+    assert "| relabeled | paper | 100 | 80 | 85 | 95.0 [94.0, 95.5] |" in md
+    assert "| relabeled | added | 100 | 80 | 85 | 97.0 [96.0, 97.5] |" in md
+    assert "| paper (ACAT 2019) |  | 7105 |  |  | 98.8 | 93.9 |  | 97.3 | 96.1 |  |  |" in md
+    assert "added = paper's candidates; ≥ 10 voxels" in md  # the caption defines the selection
     assert r"95.0 [94.0, 95.5] &" in out.with_suffix(".tex").read_text()
     assert "93.9" in md and "96.1" in md and "97.3" in md
     # headers in words; the CSV keeps the column names
     header = md.splitlines()[2]
     assert header.startswith(
-        "| Variant | Events | Candidates | True Michel clusters | ID purity [%]"
+        "| Variant | Selection | Events | Candidates | True Michel clusters | ID purity [%]"
     )
     assert "_" not in header
     assert "paper (ACAT 2019)" not in out.with_suffix(".csv").read_text()

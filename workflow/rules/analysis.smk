@@ -99,19 +99,24 @@ rule training_curves:
 
 rule michel_calibration:
     input:
-        shard_files("train"),
+        events=calibration_events,
+        predictions=calibration_predictions,
     output:
-        "results/michel/calibration.json",
+        "results/michel/{variant}/calibration.json",
+    params:
+        source=lambda w, input: (
+            f"--predictions {' '.join(input.predictions)}" if input.predictions else ""
+        ),
     threads: config["analysis"]["threads"]
     conda:
         CONDA_ENV
     container:
         CONTAINER
     log:
-        "logs/michel/calibration.log",
+        "logs/michel/calibration_{variant}.log",
     shell:
-        "python -m analysis michel-calibration --events {input:q} --threads {threads}"
-        " --out {output} > {log} 2>&1"
+        "python -m analysis michel-calibration --events {input.events:q} {params.source}"
+        " --threads {threads} --out {output} > {log} 2>&1"
 
 
 # One run per training (wildcard variant = VARIANT/seed-SEED) and one on the true labels (truth).
@@ -120,7 +125,7 @@ rule michel:
         events=shard_files("test"),
         predictions=michel_predictions,
         calibration=(
-            "results/michel/calibration.json"
+            "results/michel/{variant}/calibration.json"
             if config["analysis"]["michel"]["calibrate"]
             else []
         ),
@@ -128,6 +133,7 @@ rule michel:
         root="results/michel/{variant}/michel.root",
         parquet="results/michel/{variant}/michel.parquet",
         metrics="results/michel/{variant}/metrics.json",
+        energy="results/michel/{variant}/energy.json",
         **michel_figure_outputs(),
     wildcard_constraints:
         variant=r"truth|[A-Za-z_]\w*/seed-\d+",
@@ -152,6 +158,33 @@ rule michel:
         " --bootstrap {params.bootstrap} --seed {params.seed}"
         " --variant {wildcards.variant} --threads {threads}"
         " --out results/michel/{wildcards.variant} > {log} 2>&1"
+
+
+rule michel_energy_table:
+    input:
+        [f"results/michel/{run}/energy.json" for run in energy_table_runs().values()],
+    output:
+        multiext("results/tables/michel_energy", ".csv", ".md", ".tex"),
+        html=report(
+            "results/tables/michel_energy.html",
+            caption="../report/michel_energy_table.rst",
+            category="Michel",
+            subcategory="Tables",
+            labels={"table": "energy response"},
+        ),
+    params:
+        energy=" ".join(
+            f"{name}=results/michel/{run}/energy.json" for name, run in energy_table_runs().items()
+        ),
+    conda:
+        CONDA_ENV
+    container:
+        CONTAINER
+    log:
+        "logs/michel_energy_table.log",
+    shell:
+        "python -m analysis michel-energy-table --energy {params.energy}"
+        " --out results/tables/michel_energy > {log} 2>&1"
 
 
 rule michel_table:

@@ -235,6 +235,7 @@ MICHEL_FIGURES = {
     "michel_energy_2d": "reconstructed vs true energy",
     "michel_resolution": "energy resolution",
     "michel_purity_efficiency": "purity and efficiency vs energy",
+    "michel_energy_response": "energy response per bin",
 }
 
 
@@ -279,6 +280,33 @@ def curves_arguments():
     )
 
 
+def energy_table_runs():
+    """Rows of the Michel energy table: each variant's first training seed, then ``truth``."""
+    first = training_seeds()[0]
+    return {**{v: run_dir(v, first) for v in variants()}, "truth": "truth"}
+
+
+def calibration_shards():
+    """Training shards the Michel energy calibration is fitted on: the last ones holding
+    analysis.michel.calibration_events events (all when there are fewer)."""
+    events = config["analysis"]["michel"]["calibration_events"]
+    total = n_shards("train")
+    wanted = min(total, max(1, math.ceil(events / config["dataset"]["shard_events"])))
+    return list(range(total - wanted, total))
+
+
+def calibration_events(w):
+    return [f"data/train/{i}.root" for i in calibration_shards()]
+
+
+def calibration_predictions(w):
+    """The predictions of a Michel run (``VARIANT/seed-SEED``) on the calibration shards (none
+    for ``truth``)."""
+    if w.variant == "truth":
+        return []
+    return [f"results/calibration/{w.variant}/{i}.root" for i in calibration_shards()]
+
+
 def analysis_outputs():
     return [
         "results/tables/accuracy.html",
@@ -286,6 +314,7 @@ def analysis_outputs():
         "results/plots/training_curves.png",
         "results/tables/michel.html",
         *seed_gap_outputs(),
+        "results/tables/michel_energy.html",
     ]
 
 

@@ -29,3 +29,35 @@ rule infer:
         "python -m lartpc_seg infer --model {input.model} --events {input.events}"
         " --batch-size {params.batch} --symmetries {params.symmetries} --threads {threads}"
         " --out {output} > {log} 2>&1"
+
+
+# Predictions of every trained model on the last training shards, for the Michel energy
+# calibration (analysis.michel.calibration_events; docs/study.md §6): the calibration must see
+# the network's own candidates, and only training events.
+rule infer_calibration:
+    input:
+        model="results/train/{variant}/seed-{seed}/model.pt",
+        events="data/train/{shard}.root",
+    output:
+        "results/calibration/{variant}/seed-{seed}/{shard}.root",
+    wildcard_constraints:
+        seed=r"\d+",
+        shard=r"\d+",
+    params:
+        batch=config["inference"]["batch_size"],
+        symmetries=config["inference"]["symmetries"],
+    threads: config["inference"]["threads"]
+    resources:
+        gpu=1 if config["inference"]["gpu"] else 0,
+    conda:
+        CONDA_ENV
+    container:
+        CONTAINER
+    log:
+        "logs/infer_calibration/{variant}/seed-{seed}/{shard}.log",
+    benchmark:
+        "benchmarks/infer_calibration/{variant}/seed-{seed}/{shard}.tsv"
+    shell:
+        "python -m lartpc_seg infer --model {input.model} --events {input.events}"
+        " --batch-size {params.batch} --symmetries {params.symmetries} --threads {threads}"
+        " --out {output} > {log} 2>&1"
