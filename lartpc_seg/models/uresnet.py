@@ -45,10 +45,7 @@ class ResidualBlock(nn.Module):
 
 
 def _bn_act(backend: Backend, c: int, config: UResNetConfig) -> nn.Sequential:
-    return nn.Sequential(
-        backend.batch_norm(c, config.bn_momentum, config.bn_eps),
-        backend.activation(config.leaky_slope),
-    )
+    return backend.batch_norm_activation(c, config.bn_momentum, config.bn_eps, config.leaky_slope)
 
 
 def _blocks(backend: Backend, a: int, b: int, config: UResNetConfig) -> nn.Sequential:

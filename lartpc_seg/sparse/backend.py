@@ -22,6 +22,7 @@ from torch import nn
 
 from lartpc_seg.sparse import layers
 from lartpc_seg.sparse.kernel_map import check_coords
+from lartpc_seg.sparse.norm import BatchNormActivation
 from lartpc_seg.sparse.tensor import SparseTensor, cat_features
 
 
@@ -35,6 +36,12 @@ class Backend(Protocol):
     def up(self, c_in: int, c_out: int) -> nn.Module: ...
     def batch_norm(self, c: int, momentum: float, eps: float) -> nn.Module: ...
     def activation(self, slope: float) -> nn.Module: ...
+    def batch_norm_activation(
+        self, c: int, momentum: float, eps: float, slope: float
+    ) -> nn.Sequential:
+        """``nn.Sequential(batch_norm(c, momentum, eps), activation(slope))`` or a module with
+        that state that computes the same."""
+
     def linear(self, c_in: int, c_out: int, bias: bool) -> nn.Module: ...
 
     def wrap(self, coords: torch.Tensor, features: torch.Tensor) -> tuple[Any, Any]:
@@ -70,6 +77,12 @@ class TorchBackend:
     def activation(self, slope: float) -> nn.Module:
         # the U-ResNet puts every activation right after a batch norm: in place is safe
         return layers.Activation(slope, inplace=True)
+
+    def batch_norm_activation(
+        self, c: int, momentum: float, eps: float, slope: float
+    ) -> nn.Sequential:
+        """Fused into one compiled pass where it can be (:mod:`lartpc_seg.sparse.norm`)."""
+        return BatchNormActivation(self.batch_norm(c, momentum, eps), self.activation(slope))
 
     def linear(self, c_in: int, c_out: int, bias: bool) -> nn.Module:
         return layers.Linear(c_in, c_out, bias=bias)
@@ -170,6 +183,11 @@ class DenseBackend:
 
     def activation(self, slope: float) -> nn.Module:
         return _DenseActivation(slope)
+
+    def batch_norm_activation(
+        self, c: int, momentum: float, eps: float, slope: float
+    ) -> nn.Sequential:
+        return nn.Sequential(self.batch_norm(c, momentum, eps), self.activation(slope))
 
     def linear(self, c_in: int, c_out: int, bias: bool) -> nn.Module:
         return _DenseLinear(c_in, c_out, 1, bias=bias)

@@ -148,6 +148,11 @@ class MinkowskiBackend:
     def activation(self, slope: float) -> nn.Module:
         return MinkowskiActivation(slope)
 
+    def batch_norm_activation(
+        self, c: int, momentum: float, eps: float, slope: float
+    ) -> nn.Sequential:
+        return nn.Sequential(self.batch_norm(c, momentum, eps), self.activation(slope))
+
     def linear(self, c_in: int, c_out: int, bias: bool) -> nn.Module:
         return MinkowskiLinear(c_in, c_out, bias=bias)
 

@@ -123,13 +123,9 @@ def submanifold_neighbours(coords: torch.Tensor) -> NeighbourMap:
     if keys.shape[0] < 2 or bool((keys[1:] > keys[:-1]).all()):
         table = ext.submanifold_table(keys.contiguous())
     else:
+        # built on the sorted keys, written in the caller's rows
         sorted_keys, order = torch.sort(keys)
-        by_key = ext.submanifold_table(sorted_keys)
-        # back to the caller's rows: row order[a] reads order[b] where the sorted row a reads b
-        found = by_key >= 0
-        rows = torch.where(found, order[by_key.clamp(min=0).long()], -1).to(torch.int32)
-        table = torch.empty_like(rows)
-        table[order] = rows
+        table = ext.submanifold_table(sorted_keys, order)
     return NeighbourMap(table)
 
 

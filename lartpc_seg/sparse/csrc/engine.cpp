@@ -16,14 +16,19 @@
 // - weight gradient: grad_W[k] = sum over the pairs (j, i) of offset k of x[j]^T grad_out[i],
 //                    in fixed groups of blocks whose partial sums are added in group order.
 //
+// Also here: the maps' neighbour tables and pair lists, and batch normalisation fused with
+// its (leaky) ReLU (lartpc_seg/sparse/norm.py).
+//
 // Vectorised over channels with GCC vector extensions (32-byte vectors: AVX2/AVX-512 code
-// under -march=native, SSE pairs elsewhere), OpenMP over rows / blocks.
+// under -march=native, SSE pairs elsewhere), OpenMP over rows / blocks handed out one at a
+// time (parallel_ranges), no parallel region at one thread.
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <torch/csrc/utils/pybind.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -35,6 +40,8 @@ constexpr int kVecBytes = 32;
 constexpr int kMaxVecs = 4;
 // output rows per block of the pair lists: a block's rows stay in L1/L2 while it is summed
 constexpr int64_t kRowBlock = 128;
+// most kernel offsets of a table (3x3x3)
+constexpr int64_t kMaxOffsets = 27;
 // pairs per sweep of the weight gradient's register tiles: their rows stay in L1/L2 while every
 // tile of the offset's weight sweeps them
 constexpr int64_t kPairBlock = 256;
@@ -61,6 +68,20 @@ inline void store(T* p, typename Vec<T>::type v) {
 }
 
 int threads() { return at::get_num_threads(); }
+
+// f(begin, end) over [0, n) in fixed pieces of `grain` items, handed out one at a time to the
+// threads (dynamic schedule: a thread the OS preempts on a shared machine holds up one piece,
+// not a fixed share of the work); at one thread, one call on the whole range and no parallel
+// region. Callers' results never depend on how the range is split.
+template <typename F>
+void parallel_ranges(int64_t n, int64_t grain, const F& f) {
+  if (n <= 0) return;
+  const int t = threads();
+  const int64_t pieces = (n + grain - 1) / grain;
+  if (t <= 1 || pieces <= 1) return f(int64_t{0}, n);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(t)
+  for (int64_t p = 0; p < pieces; ++p) f(p * grain, std::min(n, (p + 1) * grain));
+}
 
 // --------------------------------------------------------------------------------------------
 // gather_conv: out[i] = sum_k x[table[i, k]] @ W[k]
@@ -188,7 +209,7 @@ void gather_conv_impl(const at::Tensor& x, const at::Tensor& starts, const at::T
   const auto blocks = column_blocks(cout, width);
   const int64_t tail = (cout / width) * width;
   const int64_t nb = (n + kRowBlock - 1) / kRowBlock;
-  at::parallel_for(0, nb, 1, [&](int64_t bb, int64_t be) {
+  parallel_ranges(nb, 1, [&](int64_t bb, int64_t be) {
     for (int64_t b = bb; b < be; ++b) {
       const int64_t r0 = b * kRowBlock, r1 = std::min(n, r0 + kRowBlock);
       std::fill(op + r0 * cout, op + r1 * cout, T(0));
@@ -241,34 +262,39 @@ at::Tensor gather_conv(const at::Tensor& x, const at::Tensor& starts, const at::
 std::vector<at::Tensor> block_pairs(const at::Tensor& table, bool mirror) {
   check_table(table, "block_pairs");
   const int64_t n = table.size(0), K = table.size(1);
+  TORCH_CHECK(K <= kMaxOffsets, "block_pairs: at most ", kMaxOffsets, " offsets");
   const int64_t nb = (n + kRowBlock - 1) / kRowBlock;
   const int32_t* tp = table.data_ptr<int32_t>();
-  at::Tensor starts = at::zeros({nb * K + 1}, table.options().dtype(at::kLong));
+  at::Tensor starts = at::empty({nb * K + 1}, table.options().dtype(at::kLong));
   int64_t* sp = starts.data_ptr<int64_t>();
-  at::parallel_for(0, nb, 16, [&](int64_t bb, int64_t be) {
-    for (int64_t b = bb; b < be; ++b)
+  sp[0] = 0;
+  // pairs per block and (table) column, in local counters the compiler keeps in vectors
+  parallel_ranges(nb, 4, [&](int64_t bb, int64_t be) {
+    for (int64_t b = bb; b < be; ++b) {
+      int32_t count[kMaxOffsets] = {};
       for (int64_t i = b * kRowBlock; i < std::min(n, (b + 1) * kRowBlock); ++i)
-        for (int64_t k = 0; k < K; ++k) sp[b * K + k + 1] += tp[i * K + (mirror ? K - 1 - k : k)] >= 0;
+        for (int64_t k = 0; k < K; ++k) count[k] += tp[i * K + k] >= 0;
+      for (int64_t k = 0; k < K; ++k) sp[b * K + k + 1] = count[mirror ? K - 1 - k : k];
+    }
   });
   for (int64_t e = 0; e < nb * K; ++e) sp[e + 1] += sp[e];
   at::Tensor pairs = at::empty({sp[nb * K], 2}, table.options());
   int32_t* pp = pairs.data_ptr<int32_t>();
-  at::parallel_for(0, nb, 16, [&](int64_t bb, int64_t be) {
-    // branch-free fill: a row without a neighbour at the offset writes to `junk`
+  parallel_ranges(nb, 4, [&](int64_t bb, int64_t be) {
+    // one sweep over a block's table rows, a write cursor per offset; a row without a
+    // neighbour at an offset writes to `junk` (no branches)
     int32_t junk[2];
+    int64_t cursor[kMaxOffsets];
     for (int64_t b = bb; b < be; ++b) {
-      const int64_t r1 = std::min(n, (b + 1) * kRowBlock);
-      for (int64_t k = 0; k < K; ++k) {
-        int64_t pos = sp[b * K + k];
-        const int64_t column = mirror ? K - 1 - k : k;
-        for (int64_t i = b * kRowBlock; i < r1; ++i) {
-          const int32_t j = tp[i * K + column];
-          int32_t* dst = j >= 0 ? pp + 2 * pos : junk;
+      for (int64_t k = 0; k < K; ++k) cursor[mirror ? K - 1 - k : k] = sp[b * K + k];
+      for (int64_t i = b * kRowBlock; i < std::min(n, (b + 1) * kRowBlock); ++i)
+        for (int64_t k = 0; k < K; ++k) {
+          const int32_t j = tp[i * K + k];
+          int32_t* dst = j >= 0 ? pp + 2 * cursor[k] : junk;
           dst[0] = j;
           dst[1] = static_cast<int32_t>(i);
-          pos += j >= 0;
+          cursor[k] += j >= 0;
         }
-      }
     }
   });
   return {starts, pairs};
@@ -361,29 +387,31 @@ void weight_grad_impl(const at::Tensor& x, const at::Tensor& g, const at::Tensor
   const T* gp = g.data_ptr<T>();
   const int64_t size = cin * cout;
   // task (k, group) sums offset k's pairs of kGroupBlocks row blocks into its own partial
-  at::Tensor partial = at::zeros({K * groups, cin, cout}, x.options());
+  at::Tensor partial = at::empty({K * groups, cin, cout}, x.options());
   T* part = partial.data_ptr<T>();
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads())
-  for (int64_t t = 0; t < K * groups; ++t) {
-    const int64_t k = t / groups, group = t % groups;
-    const T* xs[kPairBlock];
-    const T* gs[kPairBlock];
-    int64_t m = 0;
-    T* dst = part + t * size;
-    const int64_t b1 = std::min(nb, (group + 1) * kGroupBlocks);
-    for (int64_t b = group * kGroupBlocks; b < b1; ++b)
-      for (int64_t p = sp[b * K + k]; p < sp[b * K + k + 1]; ++p) {
-        xs[m] = xp + static_cast<int64_t>(pp[2 * p]) * ldx;
-        gs[m] = gp + static_cast<int64_t>(pp[2 * p + 1]) * ldg;
-        if (++m == kPairBlock) {
-          wgrad_sweep<T>(xs, gs, m, cin, cout, dst);
-          m = 0;
+  parallel_ranges(K * groups, 1, [&](int64_t tb, int64_t te) {
+    for (int64_t t = tb; t < te; ++t) {
+      const int64_t k = t / groups, group = t % groups;
+      const T* xs[kPairBlock];
+      const T* gs[kPairBlock];
+      int64_t m = 0;
+      T* dst = part + t * size;
+      std::fill(dst, dst + size, T(0));
+      const int64_t b1 = std::min(nb, (group + 1) * kGroupBlocks);
+      for (int64_t b = group * kGroupBlocks; b < b1; ++b)
+        for (int64_t p = sp[b * K + k]; p < sp[b * K + k + 1]; ++p) {
+          xs[m] = xp + static_cast<int64_t>(pp[2 * p]) * ldx;
+          gs[m] = gp + static_cast<int64_t>(pp[2 * p + 1]) * ldg;
+          if (++m == kPairBlock) {
+            wgrad_sweep<T>(xs, gs, m, cin, cout, dst);
+            m = 0;
+          }
         }
-      }
-    if (m) wgrad_sweep<T>(xs, gs, m, cin, cout, dst);
-  }
+      if (m) wgrad_sweep<T>(xs, gs, m, cin, cout, dst);
+    }
+  });
   T* dwp = dw.data_ptr<T>();
-  at::parallel_for(0, K, 1, [&](int64_t kb, int64_t ke) {
+  parallel_ranges(K, 1, [&](int64_t kb, int64_t ke) {
     for (int64_t k = kb; k < ke; ++k) {
       T* out = dwp + k * size;
       std::fill(out, out + size, T(0));
@@ -417,17 +445,27 @@ at::Tensor weight_grad(const at::Tensor& x, const at::Tensor& g, const at::Tenso
 // kernel_map.pack_keys: x, y, z fields of 16 bits, z lowest). For each (dx, dy) column the
 // neighbour keys key + delta(dx, dy, dz) of increasing keys increase too, so one pointer per
 // column walks the keys once (a merge); the three dz of a column are consecutive keys.
-at::Tensor submanifold_table(const at::Tensor& keys) {
+//
+// With `order` (the caller's row of each sorted key, as from torch.sort), the table is written
+// in the caller's row order: row order[a] reads order[b] where sorted row a reads b.
+at::Tensor submanifold_table(const at::Tensor& keys, const c10::optional<at::Tensor>& order) {
   TORCH_CHECK(keys.dim() == 1 && keys.scalar_type() == at::kLong && keys.is_contiguous(),
               "submanifold_table: keys must be contiguous (n,) int64");
   const int64_t n = keys.size(0);
+  const int64_t* op = nullptr;
+  if (order.has_value()) {
+    TORCH_CHECK(order->dim() == 1 && order->size(0) == n && order->scalar_type() == at::kLong &&
+                    order->is_contiguous(),
+                "submanifold_table: order must be contiguous (n,) int64 like keys");
+    op = order->data_ptr<int64_t>();
+  }
   at::Tensor table = at::empty({n, 27}, keys.options().dtype(at::kInt));
   // the keys and three sentinels above every key, so the merge needs no bounds checks
   std::vector<int64_t> padded(n + 3, INT64_MAX);
   std::copy(keys.data_ptr<int64_t>(), keys.data_ptr<int64_t>() + n, padded.begin());
   const int64_t* kp = padded.data();
   int32_t* tp = table.data_ptr<int32_t>();
-  at::parallel_for(0, n, 2048, [&](int64_t begin, int64_t end) {
+  parallel_ranges(n, 2048, [&](int64_t begin, int64_t end) {
     for (int c = 0; c < 9; ++c) {
       const int64_t dx = c / 3 - 1, dy = c % 3 - 1;
       const int64_t delta = (dx << 32) + (dy << 16) - 1;
@@ -436,16 +474,208 @@ at::Tensor submanifold_table(const at::Tensor& keys) {
         const int64_t target = kp[i] + delta;
         while (kp[p] < target) ++p;
         int64_t q = p;
-        int32_t* row = tp + i * 27 + c * 3;
+        int32_t* row = tp + (op ? op[i] : i) * 27 + c * 3;
         for (int dz = 0; dz < 3; ++dz) {
           const bool hit = kp[q] == target + dz && q < n;
-          row[dz] = hit ? static_cast<int32_t>(q) : -1;
+          row[dz] = hit ? static_cast<int32_t>(op ? op[q] : q) : -1;
           q += hit;
         }
       }
     }
   });
   return table;
+}
+
+// --------------------------------------------------------------------------------------------
+// Batch normalisation (training mode, batch statistics) fused with a (leaky) ReLU, on an
+// (N, C) row-major matrix: y = act((x - mean) * invstd * weight + bias), act(z) = z > 0 ? z :
+// slope * z. The statistics are sums over rows, accumulated in double per fixed chunk of
+// kStatRows rows (shifted by the first row, so the one-pass variance does not cancel) and
+// added in chunk order: the same bits at any thread count.
+constexpr int64_t kStatRows = 256;
+// most channels of the fused batch norm's backward (a row's activation gradient on the stack)
+constexpr int64_t kMaxStatChannels = 4096;
+
+template <typename T>
+inline T act(T z, T slope) {
+  return std::max(z, T(0)) + slope * std::min(z, T(0));
+}
+
+// gz[j] = g[j] where y[j] > 0, else slope * g[j]: the activation's gradient, without branches
+template <typename T>
+inline void act_grad_row(const T* g, const T* y, int64_t c, T slope, T* gz) {
+  using V = typename Vec<T>::type;
+  constexpr int W = Vec<T>::width;
+  int64_t j = 0;
+  for (; j + W <= c; j += W) {
+    const V gv = load<T>(g + j);
+    store<T>(gz + j, load<T>(y + j) > V{} ? gv : slope * gv);
+  }
+  for (; j < c; ++j) gz[j] = y[j] > T(0) ? g[j] : slope * g[j];
+}
+
+// per-chunk sums over rows of f(row) (`width` doubles per row, into part[chunk * width])
+template <typename F>
+std::vector<double> chunk_sums(int64_t n, int64_t width, F f) {
+  const int64_t chunks = (n + kStatRows - 1) / kStatRows;
+  std::vector<double> part(chunks * width, 0.0);
+  parallel_ranges(chunks, 1, [&](int64_t cb, int64_t ce) {
+    for (int64_t ch = cb; ch < ce; ++ch) {
+      double* p = part.data() + ch * width;
+      for (int64_t i = ch * kStatRows; i < std::min(n, (ch + 1) * kStatRows); ++i) f(i, p);
+    }
+  });
+  std::vector<double> total(width, 0.0);
+  for (int64_t ch = 0; ch < chunks; ++ch)
+    for (int64_t j = 0; j < width; ++j) total[j] += part[ch * width + j];
+  return total;
+}
+
+template <typename T>
+void bn_act_forward_impl(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,
+                         double eps, double slope, at::Tensor& y, at::Tensor& mean,
+                         at::Tensor& invstd, at::Tensor& var) {
+  const int64_t n = x.size(0), c = x.size(1);
+  const T* xp = x.data_ptr<T>();
+  std::vector<double> shift(xp, xp + c);
+  const double* sh = shift.data();
+  // sums of (x - shift) and (x - shift)^2, side by side
+  const auto sums = chunk_sums(n, 2 * c, [&](int64_t i, double* p) {
+    const T* row = xp + i * c;
+    for (int64_t j = 0; j < c; ++j) {
+      const double d = static_cast<double>(row[j]) - sh[j];
+      p[j] += d;
+      p[c + j] += d * d;
+    }
+  });
+  std::vector<T> scale(c), centre(c), offset(c);
+  const T* wp = weight.data_ptr<T>();
+  const T* bp = bias.data_ptr<T>();
+  for (int64_t j = 0; j < c; ++j) {
+    const double m = sums[j] / n;
+    const double v = std::max(0.0, sums[c + j] / n - m * m);
+    const double is = 1.0 / std::sqrt(v + eps);
+    mean.data_ptr<T>()[j] = static_cast<T>(m + sh[j]);
+    invstd.data_ptr<T>()[j] = static_cast<T>(is);
+    var.data_ptr<T>()[j] = static_cast<T>(n > 1 ? v * n / (n - 1) : v);
+    scale[j] = static_cast<T>(wp[j] * is);
+    centre[j] = static_cast<T>(m + sh[j]);
+    offset[j] = bp[j];
+  }
+  const T* sc = scale.data();
+  const T* ce = centre.data();
+  const T* of = offset.data();
+  const T s = static_cast<T>(slope);
+  using V = typename Vec<T>::type;
+  constexpr int W = Vec<T>::width;
+  T* yp = y.data_ptr<T>();
+  parallel_ranges(n, 1024, [&](int64_t ib, int64_t ie) {
+    for (int64_t i = ib; i < ie; ++i) {
+      const T* row = xp + i * c;
+      T* out = yp + i * c;
+      int64_t j = 0;
+      for (; j + W <= c; j += W) {
+        const V z = (load<T>(row + j) - load<T>(ce + j)) * load<T>(sc + j) + load<T>(of + j);
+        store<T>(out + j, z > V{} ? z : s * z);
+      }
+      for (; j < c; ++j) out[j] = act((row[j] - ce[j]) * sc[j] + of[j], s);
+    }
+  });
+}
+
+void check_bn(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,
+              const char* what) {
+  TORCH_CHECK(x.dim() == 2 && x.is_contiguous() && x.size(0) >= 2 &&
+                  x.size(1) <= kMaxStatChannels,
+              what, ": x must be a contiguous (N, C) matrix of at least two rows, C <= ",
+              kMaxStatChannels);
+  for (const at::Tensor* t : {&weight, &bias})
+    TORCH_CHECK(t->dim() == 1 && t->size(0) == x.size(1) && t->is_contiguous() &&
+                    t->scalar_type() == x.scalar_type(),
+                what, ": weight and bias must be contiguous (C,) of x's dtype");
+}
+
+// (y, mean, invstd, unbiased variance)
+std::vector<at::Tensor> bn_act_forward(const at::Tensor& x, const at::Tensor& weight,
+                                       const at::Tensor& bias, double eps, double slope) {
+  check_bn(x, weight, bias, "bn_act_forward");
+  at::Tensor y = at::empty_like(x);
+  at::Tensor mean = at::empty({x.size(1)}, x.options());
+  at::Tensor invstd = at::empty_like(mean), var = at::empty_like(mean);
+  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "bn_act_forward", [&] {
+    bn_act_forward_impl<scalar_t>(x, weight, bias, eps, slope, y, mean, invstd, var);
+  });
+  return {y, mean, invstd, var};
+}
+
+// With gz = dL/dz (the output gradient where y > 0, slope times it elsewhere) and
+// xc = x - mean: grad_bias = sum gz, grad_weight = invstd * sum gz xc, and
+// grad_x = a gz + b xc + d per channel, a = weight invstd, b = -weight invstd^3 sum(gz xc) / N,
+// d = -a sum(gz) / N (xc rather than x: b x and b mean would cancel on offset data).
+template <typename T>
+void bn_act_backward_impl(const at::Tensor& g, const at::Tensor& x, const at::Tensor& y,
+                          const at::Tensor& weight, const at::Tensor& mean,
+                          const at::Tensor& invstd, double slope, at::Tensor& gx,
+                          at::Tensor& gw, at::Tensor& gb) {
+  const int64_t n = x.size(0), c = x.size(1);
+  const T* gp = g.data_ptr<T>();
+  const T* xp = x.data_ptr<T>();
+  const T* yp = y.data_ptr<T>();
+  const T* mp = mean.data_ptr<T>();
+  const T s = static_cast<T>(slope);
+  const auto sums = chunk_sums(n, 2 * c, [&](int64_t i, double* p) {
+    T gz[kMaxStatChannels];
+    act_grad_row(gp + i * c, yp + i * c, c, s, gz);
+    const T* xr = xp + i * c;
+    for (int64_t j = 0; j < c; ++j) {
+      p[j] += gz[j];
+      p[c + j] += static_cast<double>(gz[j] * (xr[j] - mp[j]));
+    }
+  });
+  std::vector<T> a(c), b(c), d(c);
+  const T* wp = weight.data_ptr<T>();
+  const T* ip = invstd.data_ptr<T>();
+  for (int64_t j = 0; j < c; ++j) {
+    const double is = ip[j], w = wp[j];
+    gb.data_ptr<T>()[j] = static_cast<T>(sums[j]);
+    gw.data_ptr<T>()[j] = static_cast<T>(sums[c + j] * is);
+    const double aj = w * is, bj = -w * is * is * is * sums[c + j] / n;
+    a[j] = static_cast<T>(aj);
+    b[j] = static_cast<T>(bj);
+    d[j] = static_cast<T>(-aj * sums[j] / n);
+  }
+  const T* ap = a.data();
+  const T* bq = b.data();
+  const T* dp = d.data();
+  T* op = gx.data_ptr<T>();
+  parallel_ranges(n, 1024, [&](int64_t ib, int64_t ie) {
+    for (int64_t i = ib; i < ie; ++i) {
+      const T* gr = gp + i * c;
+      const T* xr = xp + i * c;
+      const T* yr = yp + i * c;
+      T* out = op + i * c;
+      act_grad_row(gr, yr, c, s, out);
+      for (int64_t j = 0; j < c; ++j) out[j] = ap[j] * out[j] + bq[j] * (xr[j] - mp[j]) + dp[j];
+    }
+  });
+}
+
+// (grad_x, grad_weight, grad_bias)
+std::vector<at::Tensor> bn_act_backward(const at::Tensor& g, const at::Tensor& x,
+                                        const at::Tensor& y, const at::Tensor& weight,
+                                        const at::Tensor& mean, const at::Tensor& invstd,
+                                        double slope) {
+  check_bn(x, weight, mean, "bn_act_backward");
+  TORCH_CHECK(g.sizes() == x.sizes() && y.sizes() == x.sizes() && g.is_contiguous() &&
+                  y.is_contiguous() && g.scalar_type() == x.scalar_type() &&
+                  y.scalar_type() == x.scalar_type() && invstd.sizes() == mean.sizes(),
+              "bn_act_backward: grad, x and y must be contiguous matrices of one shape and dtype");
+  at::Tensor gx = at::empty_like(x);
+  at::Tensor gw = at::empty_like(weight), gb = at::empty_like(weight);
+  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "bn_act_backward", [&] {
+    bn_act_backward_impl<scalar_t>(g, x, y, weight, mean, invstd, slope, gx, gw, gb);
+  });
+  return {gx, gw, gb};
 }
 
 }  // namespace
@@ -455,5 +685,8 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("weight_grad", &weight_grad, "grad_w[k] = sum over offset k's pairs of x^T grad");
   m.def("block_pairs", &block_pairs, "the table's pairs by row block, offset and row",
         py::arg("table"), py::arg("mirror") = false);
-  m.def("submanifold_table", &submanifold_table, "3x3x3 neighbour table of sorted keys");
+  m.def("bn_act_forward", &bn_act_forward, "batch norm (batch statistics) + leaky ReLU");
+  m.def("bn_act_backward", &bn_act_backward, "gradients of bn_act_forward");
+  m.def("submanifold_table", &submanifold_table, "3x3x3 neighbour table of sorted keys",
+        py::arg("keys"), py::arg("order") = py::none());
 }
