@@ -50,7 +50,8 @@ def test_variant_threads_reach_the_training_command(
     )
     assert proc.returncode == 0, proc.stdout[-3000:]
     for variant, threads in (("regular", 1), ("relabeled", 1), ("weighted", weighted_threads)):
-        assert f"--threads {threads} --workdir results/train/{variant}" in proc.stdout, variant
+        workdir = f"results/train/{variant}/seed-20190314"
+        assert f"--threads {threads} --workdir {workdir}" in proc.stdout, variant
 
 
 def test_long_config_layers_on_the_default_study(tmp_path: Path, run_snakemake):
