@@ -239,6 +239,7 @@ class Trainer:
             batch.coords[:, 0],
             batch.n_events,
             weighted=self.setup.class_weights,
+            focal_gamma=opts.focal_gamma,
         )
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -266,6 +267,7 @@ class Trainer:
                 batch.coords[:, 0],
                 batch.n_events,
                 weighted=self.setup.class_weights,
+                focal_gamma=self.setup.options.focal_gamma,
             )
             total_loss += float(loss) * batch.n_events
             pred = logits.argmax(dim=1)

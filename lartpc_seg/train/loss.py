@@ -47,6 +47,7 @@ def segmentation_loss(
     n_events: int,
     *,
     weighted: bool = False,
+    focal_gamma: float = 0.0,
 ) -> torch.Tensor:
     """Mean over events of each event's (weighted) mean voxel cross-entropy.
 
@@ -60,12 +61,18 @@ def segmentation_loss(
         Events in the batch (an event with no voxels contributes zero).
     weighted : bool
         Apply :func:`class_weights`.
+    focal_gamma : float
+        Focal-loss exponent γ: each voxel's cross-entropy is scaled by (1 − p)^γ, p the softmax
+        probability of its true class, so voxels already right count less (Lin et al.,
+        arXiv:1708.02002). 0 is plain cross-entropy.
 
     Returns
     -------
     scalar tensor
     """
     ce = F.cross_entropy(logits, labels, reduction="none")
+    if focal_gamma:
+        ce = ce * (-ce).exp().neg().add(1).clamp(min=0).pow(focal_gamma)
     if weighted:
         ce = ce * class_weights(labels, event, n_events, ce.dtype)
     per_event_sum = torch.zeros(n_events, dtype=ce.dtype, device=ce.device).index_add_(0, event, ce)

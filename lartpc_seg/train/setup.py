@@ -44,6 +44,9 @@ class TrainOptions:
         Intervals, in steps.
     val_events : int
         Validation events used at each validation.
+    focal_gamma : float
+        Focal-loss exponent of the segmentation loss (0: cross-entropy), see
+        :func:`~lartpc_seg.train.loss.segmentation_loss`.
     threads : int
         CPU threads of each worker.
     gpu : bool
@@ -62,6 +65,7 @@ class TrainOptions:
     checkpoint_every: int = 250
     log_every: int = 25
     val_events: int = 100
+    focal_gamma: float = 0.0
     threads: int = 1
     gpu: bool = False
 
@@ -70,16 +74,19 @@ class TrainOptions:
             value = getattr(self, name)
             if name == "global_batch" and value is None:
                 continue
-            kind = "a number" if name == "lr" else "an integer"
+            real = name in _REAL_OPTIONS
+            kind = "a number" if real else "an integer"
             if isinstance(value, str):
                 raise ValueError(
                     f"training option '{name}' must be {kind}, got the string {value!r} "
                     "(write it without quotes; in YAML a float needs a dot: 1.0e-3, not 1e-3)"
                 )
-            ok = isinstance(value, (int, float)) if name == "lr" else isinstance(value, int)
+            ok = isinstance(value, (int, float)) if real else isinstance(value, int)
             if not ok or isinstance(value, bool):
                 raise ValueError(f"training option '{name}' must be {kind}, got {value!r}")
-            if name == "lr" and not (math.isfinite(value) and value > 0):
+            if real and not math.isfinite(value):
+                raise ValueError(f"training option '{name}' must be a finite number, got {value!r}")
+            if name == "lr" and not value > 0:
                 raise ValueError(f"training option 'lr' must be a number > 0, got {value!r}")
             if value < low:
                 raise ValueError(f"training option '{name}' must be at least {low}, got {value}")
@@ -126,10 +133,22 @@ _OPTION_MINIMUM = {
     "log_every": 1,
     "val_events": 1,
     "threads": 1,
+    "focal_gamma": 0,
 }
 
+#: The numeric training options that take real values; the others are integers.
+_REAL_OPTIONS = ("lr", "focal_gamma")
+
 #: The options that always change the sequence of weights (see :meth:`TrainOptions.trajectory`).
-TRAJECTORY_OPTIONS = ("batch_size", "global_batch", "lr", "lr_schedule", "warmup", "augment")
+TRAJECTORY_OPTIONS = (
+    "batch_size",
+    "global_batch",
+    "lr",
+    "lr_schedule",
+    "warmup",
+    "augment",
+    "focal_gamma",
+)
 
 
 @dataclass

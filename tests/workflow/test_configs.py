@@ -52,3 +52,21 @@ def test_variant_threads_reach_the_training_command(
     for variant, threads in (("regular", 1), ("relabeled", 1), ("weighted", weighted_threads)):
         workdir = f"results/train/{variant}/seed-20190314"
         assert f"--threads {threads} --workdir {workdir}" in proc.stdout, variant
+
+
+def test_long_config_layers_on_the_default_study(tmp_path: Path, run_snakemake):
+    """long.yaml keeps the default study's network and changes only events and training."""
+    proc = run_snakemake(
+        tmp_path,
+        "-n",
+        "-p",
+        "--cores",
+        "2",
+        "--configfile",
+        str(REPO / "config.yaml"),
+        str(REPO / "workflow/configs/long.yaml"),
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert "data/train/31.root" in proc.stdout and "data/train/32.root" not in proc.stdout
+    assert '"iterations": 18000' in proc.stdout
+    assert '"filters": 16, "depth": 5, "reps": 1' in proc.stdout
