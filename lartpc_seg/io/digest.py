@@ -117,8 +117,10 @@ class ContentDigest:
 
 
 def _counts_and_values(column: ak.Array) -> tuple[np.ndarray, np.ndarray | ak.Array]:
-    """Elements per entry and the elements of a jagged column (from its offsets when it has
-    them, as uproot's arrays do: no copy)."""
+    """Elements per entry and the elements of a jagged column.
+
+    Taken from the offsets and content when the column has them (uproot's arrays do): no copy.
+    """
     layout = ak.to_layout(column)
     if isinstance(layout, ak.contents.ListOffsetArray) and isinstance(
         layout.content, ak.contents.NumpyArray
@@ -129,8 +131,11 @@ def _counts_and_values(column: ak.Array) -> tuple[np.ndarray, np.ndarray | ak.Ar
 
 
 def branch_columns(columns: dict[str, np.ndarray | ak.Array]) -> dict[str, np.ndarray | ak.Array]:
-    """The branches uproot writes for ``columns``: a jagged record array ``vox`` becomes the
-    counter ``nvox`` and one branch ``vox_<field>`` per field (uproot's default names)."""
+    """The branches uproot writes for the columns given to ``mktree``/``extend``.
+
+    A jagged record array ``vox`` becomes the counter ``nvox`` and one branch ``vox_<field>``
+    per field (uproot's default names); other columns are branches of their own name.
+    """
     branches: dict[str, np.ndarray | ak.Array] = {}
     for name, column in columns.items():
         if isinstance(column, ak.Array) and column.fields:

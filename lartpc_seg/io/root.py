@@ -243,7 +243,8 @@ class TreeFile:
       entries not hashed yet are read once more (:meth:`verify`).
     - Leaving the ``with`` block normally after reading only part of the file checks the rest
       then, so the data handed out is proven before the block is left. ``close`` alone does not
-      check.
+      check, nor does opening a file only to read its ``meta`` (``simulate --like`` reads the
+      ``meta`` of files without a digest to remake them).
 
     Parameters
     ----------

@@ -110,6 +110,20 @@ def assert_user_error(
     return line
 
 
+def infer_argv(model: Path | str, events: Path | str, out: Path | str) -> list[str]:
+    """The ``infer`` command line: ``events`` segmented by ``model`` into ``out``."""
+    return ["infer", "--model", str(model), "--events", str(events), "--out", str(out)]
+
+
+def simulate_argv(out: Path | str, *, events: int = 1, seed: int = 1, grid: int = 32) -> list[str]:
+    """The ``simulate`` command line: ``events`` events of seed ``seed`` into ``out``."""
+    return [
+        "simulate",
+        *("--events", str(events), "--seed", str(seed), "--grid", str(grid)),
+        *("--out", str(out)),
+    ]
+
+
 def leftovers(folder: Path) -> list[Path]:
     """Temporary files of :func:`lartpc_seg.io.atomic.atomic_path` left in ``folder``."""
     return sorted(p for p in folder.rglob(".*.tmp*"))
@@ -221,6 +235,8 @@ def faults(tiny_models):
         run_subprocess=run_subprocess,
         assert_user_error=assert_user_error,
         leftovers=leftovers,
+        infer_argv=infer_argv,
+        simulate_argv=simulate_argv,
         event_columns=event_columns,
         write_columns=write_columns,
         content_sha256=content_sha256,

@@ -100,7 +100,14 @@ def _other_digest(columns: dict, path: Path, faults) -> None:
 
 
 def _flipped_particle_energy(columns: dict, path: Path, faults) -> None:
-    """The last bit of the first ``part_ke`` value: 40 MeV read as 40.000004 MeV, all valid."""
+    """The last bit of the first ``part_ke`` value flipped: a slightly other energy, all valid.
+
+    The energies are made distinct first, so that their basket does not compress and is stored
+    as it is read.
+    """
+    counts = ak.num(columns["part_ke"], axis=1)
+    energies = np.random.default_rng(1).uniform(10, 100, int(ak.sum(counts))).astype(np.float32)
+    columns["part_ke"] = ak.unflatten(energies, counts)
     faults.write_columns(path, columns, grid=GRID)
     ((start, _),) = faults.uncompressed_baskets(path, "events")["part_ke"]
     data = bytearray(path.read_bytes())

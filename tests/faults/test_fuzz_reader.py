@@ -87,9 +87,7 @@ def valid_file(tmp_path_factory, faults) -> tuple[bytes, list[Event], FileMeta, 
     from lartpc_seg.cli import main
 
     path = tmp_path_factory.mktemp("fuzz") / "valid.root"
-    assert (
-        main(["simulate", "--events", "3", "--seed", "5", "--grid", "32", "--out", str(path)]) == 0
-    )
+    assert main(faults.simulate_argv(path, events=3, seed=5)) == 0
     baskets = faults.uncompressed_baskets(path, "events") | faults.uncompressed_baskets(
         path, "meta"
     )
