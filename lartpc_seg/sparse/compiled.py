@@ -64,9 +64,14 @@ def _cpu_signature() -> str:
 
 
 def build_name() -> str:
-    """The extension's name: a digest of everything the compiled binary depends on."""
+    """The extension's name: a digest of everything the compiled binary depends on.
+
+    The source's path is part of it: torch's builder writes that path into the build's ninja
+    file, so two checkouts sharing one build directory would recompile on each other's turn.
+    """
     digest = hashlib.sha256()
     for part in (
+        str(SOURCE.resolve()).encode(),
         SOURCE.read_bytes(),
         torch.__version__.encode(),
         " ".join(CFLAGS + LDFLAGS).encode(),

@@ -357,13 +357,18 @@ def test_failed_build_falls_back_with_one_warning_line(broken_build, monkeypatch
     assert err[0].endswith("using the pure-PyTorch engine")
 
 
-def test_build_name_depends_on_source_and_cpu(tmp_path, monkeypatch):
+def test_build_name_depends_on_source_path_and_cpu(tmp_path, monkeypatch):
     name = compiled.build_name()
     source = tmp_path / "engine.cpp"
-    source.write_text(compiled.SOURCE.read_text() + "\n// changed\n")
+    source.write_text(compiled.SOURCE.read_text())
     monkeypatch.setattr(compiled, "SOURCE", source)
-    assert compiled.build_name() != name
-    monkeypatch.setattr(compiled, "SOURCE", compiled.SOURCE)
+    # another checkout of the same source builds apart (no recompiling on each other's turn)
+    copy = compiled.build_name()
+    assert copy != name
+    source.write_text(compiled.SOURCE.read_text() + "\n// changed\n")
+    assert compiled.build_name() not in (name, copy)
+    monkeypatch.undo()
+    assert compiled.build_name() == name
     monkeypatch.setattr(compiled, "_cpu_signature", lambda: "another cpu|avx512f")
     assert compiled.build_name() != name
 
