@@ -170,8 +170,8 @@ class FileMeta:
         ``grid`` (int32), ``voxel_mm`` (float32) and ``seed`` (int64), little-endian, then every
         string field but the digest itself (``source``, ``config`` and the extra fields; not
         ``processes``, which the program writes from its own table) sorted by name, each as
-        name then value, both UTF-8 and preceded by their length in bytes (uint64,
-        little-endian).
+        name then value, both UTF-8 (a damaged string: its bytes as they are) and preceded by
+        their length in bytes (uint64, little-endian).
         """
         parts = [
             np.array([self.grid], "<i4").tobytes(),
@@ -182,7 +182,7 @@ class FileMeta:
         strings.pop(CONTENT_FIELD, None)
         for name in sorted(strings):
             for text in (name, strings[name]):
-                raw = text.encode()
+                raw = text.encode("utf-8", "surrogateescape")  # uproot's decoding of bad bytes
                 parts.append(len(raw).to_bytes(8, "little") + raw)
         return b"".join(parts)
 
