@@ -62,9 +62,8 @@ browser:
 # Fill the generated blocks of README.md from a finished run's tables, and copy its key plot.
 readme: $(STAMP)
 	$(BIN)/python -m analysis readme-results --results results --readme README.md \
+		--figure docs/figures/michel_energy_spectra.png \
 		$(if $(wildcard docs/benchmark/engine.json),--benchmark docs/benchmark/engine.json)
-	mkdir -p docs/figures
-	cp results/michel/relabeled/michel_energy_spectra.png docs/figures/michel_energy_spectra.png
 
 # The full engine benchmark (~30 minutes on an idle 2-core machine; the dense twin at grid 192
 # needs ~15 GB): the study's training step at 1 and 2 threads and 8 and 32 events, built-in

@@ -17,6 +17,9 @@ import numpy as np
 from lartpc_seg.errors import InputError
 from lartpc_seg.train.log import ACCURACY_COLUMNS, LOG_COLUMNS, PHASES
 
+#: Line style of each training seed, in the order the seeds first appear.
+SEED_LINE_STYLES = ("-", "--", ":", "-.")
+
 
 @dataclass
 class TrainingLog:
@@ -30,12 +33,15 @@ class TrainingLog:
         The CSV file.
     train, val : dict of str to (R,) float64 array
         Column name → values of the rows of that phase, in file order (``iteration`` included).
+    seed : int or None
+        Training seed (one line style per seed on the figure), None when not known.
     """
 
     variant: str
     path: Path
     train: dict[str, np.ndarray]
     val: dict[str, np.ndarray]
+    seed: int | None = None
 
 
 def _number(path: Path, line: int, column: str, text: str) -> float:
@@ -45,7 +51,7 @@ def _number(path: Path, line: int, column: str, text: str) -> float:
         raise InputError(path, f"line {line}: '{text}' is not a number", field=column) from None
 
 
-def read_log(path: str | Path, variant: str = "") -> TrainingLog:
+def read_log(path: str | Path, variant: str = "", seed: int | None = None) -> TrainingLog:
     """Read and check a training log.
 
     Parameters
@@ -97,6 +103,7 @@ def read_log(path: str | Path, variant: str = "") -> TrainingLog:
         path=path,
         train=columns(rows["train"]),
         val=columns(rows["val"]),
+        seed=seed,
     )
 
 
@@ -136,7 +143,8 @@ def plot_curves(
     """Draw loss and per-class validation accuracy of every variant on one figure.
 
     Panels: the loss against iteration (train as a line, validation as markers, log scale),
-    then one panel per class with the validation accuracy in percent. One colour per variant.
+    then one panel per class with the validation accuracy in percent. One colour per variant
+    and, with several training seeds, one line style per seed.
 
     Parameters
     ----------
@@ -161,13 +169,17 @@ def plot_curves(
         fig, axes = plt.subplots(2, 3, figsize=(21, 12), sharex=True)
         loss_ax, class_axes = axes.flat[0], list(axes.flat[1:])
         colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-        for i, log in enumerate(logs):
-            colour = colours[i % len(colours)]
+        variants = list(dict.fromkeys(log.variant for log in logs))
+        seeds = list(dict.fromkeys(log.seed for log in logs))
+        for log in logs:
+            colour = colours[variants.index(log.variant) % len(colours)]
+            line = SEED_LINE_STYLES[seeds.index(log.seed) % len(SEED_LINE_STYLES)]
             if len(log.train["iteration"]):
                 loss_ax.plot(
                     log.train["iteration"],
                     running_mean(log.train["loss"], smooth),
                     color=colour,
+                    ls=line,
                     lw=1.5,
                     alpha=0.8,
                 )
@@ -185,7 +197,8 @@ def plot_curves(
                     ax.plot(
                         log.val["iteration"],
                         100.0 * log.val[column],
-                        "o-",
+                        marker="o",
+                        ls=line,
                         color=colour,
                         ms=5,
                         lw=1.5,
@@ -199,9 +212,20 @@ def plot_curves(
         for ax in axes[-1]:
             ax.set_xlabel("Iteration")
         handles = [
-            Line2D([], [], color=colours[i % len(colours)], lw=3, label=log.variant)
-            for i, log in enumerate(logs)
+            Line2D([], [], color=colours[i % len(colours)], lw=3, label=variant)
+            for i, variant in enumerate(variants)
         ]
+        if len(seeds) > 1:
+            handles += [
+                Line2D(
+                    [],
+                    [],
+                    color="black",
+                    ls=SEED_LINE_STYLES[i % len(SEED_LINE_STYLES)],
+                    label=f"seed {seed}",
+                )
+                for i, seed in enumerate(seeds)
+            ]
         train_label = "train" if smooth <= 1 else f"train (mean of {smooth})"
         handles += [
             Line2D([], [], color="grey", lw=1.5, label=train_label),

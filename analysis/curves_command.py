@@ -2,9 +2,12 @@
 
 Command line::
 
-    python -m analysis curves --log regular=results/train/regular/log.csv \\
-        --log relabeled=results/train/relabeled/log.csv --log weighted=... \\
+    python -m analysis curves --log regular@7=results/train/regular/seed-7/log.csv \\
+        --log relabeled@7=results/train/relabeled/seed-7/log.csv --log weighted@7=... \\
         --out results/plots/training_curves.png
+
+One colour per variant; with several training seeds (``VARIANT@SEED``), one line style per
+seed.
 
 See :mod:`analysis.curves` for the log format.
 """
@@ -18,14 +21,21 @@ from analysis.cli import add_data_option
 from analysis.curves import plot_curves, read_log
 
 
-def parse_log(text: str) -> tuple[str, Path]:
-    """Parse ``VARIANT=PATH`` (or a bare ``PATH``: the variant is the parent folder's name)."""
-    variant, sep, path = text.partition("=")
+def parse_log(text: str) -> tuple[str, int | None, Path]:
+    """Parse ``VARIANT[@SEED]=PATH``, or a bare ``PATH``: the variant is the parent folder's
+    name, or with a ``seed-SEED`` parent (``results/train/VARIANT/seed-SEED/log.csv``) the
+    grandparent's, and the seed is SEED."""
+    name, sep, path = text.partition("=")
     if not sep:
-        return Path(text).parent.name, Path(text)
-    if not variant or not path:
-        raise argparse.ArgumentTypeError(f"expected VARIANT=PATH, got '{text}'")
-    return variant, Path(path)
+        parent = Path(text).parent
+        seed = parent.name.removeprefix("seed-")
+        if parent.name.startswith("seed-") and seed.isdigit():
+            return parent.parent.name, int(seed), Path(text)
+        return parent.name, None, Path(text)
+    variant, at, seed = name.partition("@")
+    if not variant or not path or (at and not seed.isdigit()):
+        raise argparse.ArgumentTypeError(f"expected VARIANT[@SEED]=PATH, got '{text}'")
+    return variant, int(seed) if at else None, Path(path)
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
@@ -35,8 +45,8 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         action="append",
         type=parse_log,
         required=True,
-        metavar="VARIANT=PATH",
-        help="a variant's training log CSV (repeat per variant)",
+        metavar="VARIANT[@SEED]=PATH",
+        help="a variant's training log CSV (repeat per variant and training seed)",
     )
     parser.add_argument(
         "--out",
@@ -57,6 +67,6 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Read the logs and draw the figure."""
-    logs = [read_log(path, variant) for variant, path in args.log]
+    logs = [read_log(path, variant, seed) for variant, seed, path in args.log]
     plot_curves(logs, args.out, smooth=args.smooth, data=args.data)
     return 0

@@ -3,7 +3,8 @@
 The README holds generated blocks between ``<!-- NAME:start -->`` and ``<!-- NAME:end -->``
 markers; this command rewrites the ``results`` block from the run's tables and the ``backends``
 block from the engine benchmark, so the figures quoted in the README are always the ones the
-workflow produced.
+workflow produced. With several training seeds, each value (the first seed's) is followed by the
+mean ± sample standard deviation over seeds, and the per-seed Michel gap is listed.
 """
 
 from __future__ import annotations
@@ -46,6 +47,14 @@ def _pct(text: str | float | None, lo: str | None = None, hi: str | None = None)
     return f"{value:.1f}"
 
 
+def _spread(row: dict[str, str], key: str) -> str:
+    """``; mean ± sd`` over training seeds when the table has them, else nothing."""
+    mean, sd = row.get(f"{key}_mean", ""), row.get(f"{key}_sd", "")
+    if mean in (None, ""):
+        return ""
+    return f"; {float(mean):.1f} ± {float(sd):.1f}" if sd not in (None, "") else ""
+
+
 def accuracy_block(path: Path) -> str:
     """Markdown table of the per-class accuracy, measured next to the paper's slide values."""
     rows = {r["class"]: r for r in _read_csv(path)}
@@ -62,7 +71,7 @@ def accuracy_block(path: Path) -> str:
             continue
         cells = [
             f"{_pct(row[k], row.get(f'{k}_lo'), row.get(f'{k}_hi'))} "
-            f"({PAPER_ACCURACY_PCT[k][cls]:.1f})"
+            f"({PAPER_ACCURACY_PCT[k][cls]:.1f}){_spread(row, k)}"
             for k in keys
         ]
         lines.append(f"| {cls.title} | " + " | ".join(cells) + " |")
@@ -77,11 +86,43 @@ def michel_block(path: Path) -> str:
         "|---|---|" + "---|" * len(MICHEL_COLUMNS),
     ]
     for r in rows:
-        cells = [_pct(r.get(k), r.get(f"{k}_lo"), r.get(f"{k}_hi")) for k in MICHEL_COLUMNS]
+        cells = [
+            _pct(r.get(k), r.get(f"{k}_lo"), r.get(f"{k}_hi")) + _spread(r, k)
+            for k in MICHEL_COLUMNS
+        ]
         lines.append(f"| {r['variant']} | {r['sample']} | " + " | ".join(cells) + " |")
     paper = [_pct(PAPER_ROW.get(k)) for k in MICHEL_COLUMNS]
     lines.append(f"| {PAPER_ROW['variant']} | {PAPER_ROW['sample']} | " + " | ".join(paper) + " |")
     return "\n".join(lines)
+
+
+def gap_block(path: Path) -> str:
+    """Markdown table of the Michel accuracy gap Rel→Rel − Reg→Reg per training seed."""
+    lines = [
+        "| training seed | Regular → Regular | Relabeled → Relabeled | gap |",
+        "|---|---|---|---|",
+    ]
+    for r in _read_csv(path):
+        cells = [_pct(r[k], r.get(f"{k}_lo"), r.get(f"{k}_hi")) for k in GAP_KEYS]
+        lines.append(f"| {r['seed']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+#: The value columns of results/tables/seed_gap.csv.
+GAP_KEYS = ("regular_regular", "relabeled_relabeled", "gap")
+
+
+def spectrum_figure(results: Path) -> Path:
+    """The relabeled network's Michel energy spectra, of the training seed the tables give."""
+    path = results / "tables" / "accuracy.json"
+    if not path.exists():
+        raise InputError(path, "missing: run the workflow first (make run)")
+    seed = json.loads(path.read_text()).get("training_seed")
+    if seed is None:
+        raise InputError(
+            path, "names no training seed: rerun the accuracy rule", field="training_seed"
+        )
+    return results / "michel" / "relabeled" / f"seed-{seed}" / "michel_energy_spectra.png"
 
 
 def dataset_sentence(path: Path) -> str:
@@ -102,19 +143,34 @@ def dataset_sentence(path: Path) -> str:
 def results_markdown(results: Path) -> str:
     """The whole generated results block."""
     tables = results / "tables"
-    return "\n\n".join(
-        [
-            dataset_sentence(tables / "dataset.csv"),
-            "Per-class non-zero accuracy on the test split, percent, with 95 % bootstrap "
-            "intervals over events; the ACAT 2019 slide value in parentheses "
-            "(`results/tables/accuracy.md`):",
-            accuracy_block(tables / "accuracy.csv"),
-            "Michel electron reconstruction on the relabeled test labels, percent with 95 % "
-            "intervals (`results/tables/michel.md`; `truth` runs the procedure on the true "
-            "labels):",
-            michel_block(tables / "michel.csv"),
-        ]
+    dataset = dataset_sentence(tables / "dataset.csv")
+    accuracy = _read_csv(tables / "accuracy.csv")
+    several = bool(accuracy) and any(name.endswith("_mean") for name in accuracy[0])
+    seeds = (
+        "; the value is the first training seed's, the mean ± sample standard deviation over "
+        "the seeds follows the semicolon"
+        if several
+        else ""
     )
+    parts = [
+        dataset,
+        "Per-class non-zero accuracy on the test split, percent, with 95 % bootstrap "
+        f"intervals over events; the ACAT 2019 slide value in parentheses{seeds} "
+        "(`results/tables/accuracy.md`):",
+        accuracy_block(tables / "accuracy.csv"),
+        "Michel electron reconstruction on the relabeled test labels, percent with 95 % "
+        f"intervals{seeds} (`results/tables/michel.md`; `truth` runs the procedure on the "
+        "true labels):",
+        michel_block(tables / "michel.csv"),
+    ]
+    if several and (tables / "seed_gap.csv").exists():
+        parts += [
+            "Michel accuracy of the regular network on the regular labels and of the relabeled "
+            "network on the relabeled labels, and the gap between them, per training seed "
+            "(`results/tables/seed_gap.md`):",
+            gap_block(tables / "seed_gap.csv"),
+        ]
+    return "\n\n".join(parts)
 
 
 def backends_markdown(path: Path) -> str:

@@ -9,9 +9,16 @@ workflow produced.
 from __future__ import annotations
 
 import argparse
+import shutil
 from pathlib import Path
 
-from analysis.readme_results import backends_markdown, replace_block, results_markdown
+from analysis.readme_results import (
+    backends_markdown,
+    replace_block,
+    results_markdown,
+    spectrum_figure,
+)
+from lartpc_seg.errors import InputError
 from lartpc_seg.io.atomic import atomic_path
 
 
@@ -26,6 +33,14 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         help="engine benchmark JSON for the backends block "
         "(default: RESULTS/benchmark/engine.json, the workflow's quick run)",
     )
+    parser.add_argument(
+        "--figure",
+        type=Path,
+        default=None,
+        metavar="PNG",
+        help="also copy the relabeled network's Michel energy spectra (of the training seed "
+        "the tables give) to PNG",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -35,6 +50,13 @@ def run(args: argparse.Namespace) -> int:
     benchmark = args.benchmark or args.results / "benchmark" / "engine.json"
     if benchmark.exists():
         text = replace_block(text, "backends", backends_markdown(benchmark), path=args.readme)
+    if args.figure is not None:
+        source = spectrum_figure(args.results)
+        if not source.exists():
+            raise InputError(source, "missing: run the workflow first (make run)")
+        args.figure.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(args.figure) as tmp:
+            shutil.copyfile(source, tmp)
     with atomic_path(args.readme) as tmp:
         tmp.write_text(text)
     print(f"updated {args.readme} from {args.results}")

@@ -5,7 +5,8 @@ order: each file parses as YAML and defines no key twice (YAML keeps only the la
 blocks); the merged configuration meets ``workflow/schemas/config.schema.yaml``; and the values
 agree with each other and with the simulator (unknown or out-of-range ``dataset.simulation``
 keys, a grid too small for the stopping-muon margin, variant names that are not identifiers, a
-global batch that the workers cannot share). Each problem is reported with the file that set
+training seed listed twice, a global batch that the workers cannot share). ``train.seeds``
+defaults to ``[seed]``, the top-level seed. Each problem is reported with the file that set
 the key, so a user with several ``--configfile`` layers knows which one to edit.
 """
 
@@ -186,6 +187,14 @@ def consistency_problem(config: Mapping) -> tuple[list[str], str] | None:
                 "starting with a digit): it names folders, rules and table columns",
             )
     train = config["train"]
+    seeds = train.get("seeds", [])
+    repeated = sorted({s for s in seeds if seeds.count(s) > 1})
+    if repeated:
+        return (
+            ["train", "seeds"],
+            f"seed {repeated[0]} is listed more than once in {seeds}: each seed names one "
+            "training of every variant, so the seeds must be distinct",
+        )
     if train.get("global_batch") is not None and train["global_batch"] % train["workers"]:
         return (
             ["train", "global_batch"],
@@ -238,6 +247,8 @@ def check_workflow_config(
     problem = schema_problem(config, schema)
     if problem is None:
         validate(config, str(schema_path))  # sets the defaults
+        # the one default the schema cannot express: it names another key
+        config["train"].setdefault("seeds", [config["seed"]])
         problem = consistency_problem(config)
     if problem is not None:
         path, message = problem

@@ -93,3 +93,69 @@ def compact_row(row: dict[str, object]) -> dict[str, object]:
         value, lo, hi = (row[name + s] for s in ("", "_lo", "_hi"))
         out[name] = "" if math.isnan(value) else f"{value:.1f} [{lo:.1f}, {hi:.1f}]"
     return out
+
+
+#: Statistics over training seeds added after each metric's interval when there are several.
+SEED_STATISTICS = ("mean", "sd", "min", "max")
+
+
+def seeded_columns() -> list[str]:
+    """The CSV columns with several training seeds: those of :func:`columns`, with the value's
+    seed and the number of seeds after the variant, and each metric's mean, sd, min and max over
+    seeds after its interval."""
+    cols = []
+    for col in columns():
+        cols.append(col)
+        if col == "variant":
+            cols += ["seed", "seeds"]
+        name = col.removesuffix("_hi")
+        if col.endswith("_hi") and name in METRICS.values():
+            cols += [f"{name}_{s}" for s in SEED_STATISTICS]
+    return cols
+
+
+def row_identity(row: dict[str, object]) -> tuple:
+    """What a row stands for across training seeds: its non-metric text fields (the variant,
+    and any other label of the row), not its counts."""
+    return tuple(
+        (k, v)
+        for k, v in row.items()
+        if isinstance(v, str) and k not in ("sample", "candidates", "true_clusters")
+    )
+
+
+def combine_seeds(runs: list[tuple[int | None, dict[str, object]]]) -> dict[str, object]:
+    """One variant's row over its training seeds: the first seed's row (value, interval, counts)
+    with each metric's mean, sample standard deviation, minimum and maximum over the seeds.
+
+    Parameters
+    ----------
+    runs : list of (seed, row)
+        The rows of :func:`row_from_metrics` of each seed, the first seed first. A single run
+        (the ``truth`` row) gets empty statistics.
+    """
+    from analysis.seeds import over_seeds
+
+    seed, first = runs[0]
+    row = {**first, "seed": "" if seed is None else seed, "seeds": len(runs)}
+    for name in METRICS.values():
+        stats = over_seeds([float(r[name]) for _, r in runs])
+        for statistic in SEED_STATISTICS:
+            value = float(getattr(stats, statistic)) if len(runs) > 1 else math.nan
+            row[f"{name}_{statistic}"] = value
+    return row
+
+
+def spread_row(row: dict[str, object], n_seeds: int) -> dict[str, object]:
+    """A compact row (:func:`compact_row`) with "mean ± sd" beside each metric, under the
+    :data:`HEADERS` names and :func:`analysis.seeds.spread_header` headers."""
+    from analysis.seeds import mean_sd_cell, spread_header
+
+    out: dict[str, object] = {}
+    compact = compact_row(row)
+    for key, value in compact.items():
+        out[HEADERS[key]] = value
+        if key in METRICS.values():
+            mean, sd = (float(row.get(f"{key}_{s}", math.nan)) for s in ("mean", "sd"))
+            out[spread_header(HEADERS[key], n_seeds)] = mean_sd_cell(mean, sd)
+    return out

@@ -24,7 +24,7 @@ from lartpc_seg.io.events import EventFile
 
 REPO = Path(__file__).resolve().parents[2]
 SNAKEMAKE = Path(sys.executable).with_name("snakemake")
-TARGETS = ["results/tables/dataset.csv", "results/train/relabeled/model.pt"]
+TARGETS = ["results/tables/dataset.csv", "results/train/relabeled/seed-7/model.pt"]
 #: training steps: the signal lands soon after the first checkpoint, with most steps still to run
 ITERATIONS = 400
 CHECKPOINT_EVERY = 20
@@ -100,8 +100,8 @@ def test_interrupted_run_resumes_only_the_missing_jobs(tmp_path):
         start_new_session=True,
     )
     deadline = time.monotonic() + 300
-    training = workdir / "logs" / "train" / "relabeled.log"
-    checkpoint = workdir / "results" / "train" / "relabeled" / "checkpoints" / "last.pt"
+    training = workdir / "logs" / "train" / "relabeled" / "seed-7.log"
+    checkpoint = workdir / "results" / "train" / "relabeled" / "seed-7" / "checkpoints" / "last.pt"
     while run.poll() is None and time.monotonic() < deadline:
         if checkpoint.exists():
             break
@@ -117,7 +117,7 @@ def test_interrupted_run_resumes_only_the_missing_jobs(tmp_path):
     for shard in shards:
         with EventFile(shard) as events:
             assert len(events.read()) == len(events)
-    assert not (workdir / "results" / "train" / "relabeled" / "model.pt").exists()
+    assert not (workdir / "results" / "train" / "relabeled" / "seed-7" / "model.pt").exists()
     assert _temporaries(workdir) == []
     assert "checkpoint written, rerun to resume" in training.read_text()
     stopped_at = torch.load(checkpoint, weights_only=True)["iteration"]
@@ -136,9 +136,9 @@ def test_interrupted_run_resumes_only_the_missing_jobs(tmp_path):
         timeout=600,
     )
     assert rerun.returncode == 0, rerun.stderr[-3000:]
-    assert (workdir / "results" / "train" / "relabeled" / "model.pt").exists()
+    assert (workdir / "results" / "train" / "relabeled" / "seed-7" / "model.pt").exists()
     assert (
-        f"resumed from results/train/relabeled/checkpoints/last.pt at iteration {stopped_at}"
+        f"resumed from results/train/relabeled/seed-7/checkpoints/last.pt at iteration {stopped_at}"
         in (training.read_text())
     ), "the rerun did not resume from the checkpoint the interrupted run wrote"
     assert (workdir / "results" / "tables" / "dataset.csv").read_text().startswith("split,")

@@ -50,4 +50,5 @@ def test_variant_threads_reach_the_training_command(
     )
     assert proc.returncode == 0, proc.stdout[-3000:]
     for variant, threads in (("regular", 1), ("relabeled", 1), ("weighted", weighted_threads)):
-        assert f"--threads {threads} --workdir results/train/{variant}" in proc.stdout, variant
+        workdir = f"results/train/{variant}/seed-20190314"
+        assert f"--threads {threads} --workdir {workdir}" in proc.stdout, variant

@@ -41,8 +41,8 @@ SUBMIT_TIMEOUT_S = 120
 
 #: Outputs removed from the copied run, and the rule each one makes ready.
 REMOVED = {
-    "results/train/regular/model.pt": "train",
-    "results/predictions/relabeled/0.root": "infer",
+    "results/train/regular/seed-7/model.pt": "train",
+    "results/predictions/relabeled/seed-7/0.root": "infer",
     "results/plots/events/event_0.png": "event_display",
 }
 

@@ -48,8 +48,17 @@ def target_files(workdir: Path) -> list[Path]:
     )
 
 
+def root_kind(path: Path) -> str:
+    """data/SPLIT/N.root, results/predictions/V/seed-S/N.root, results/michel/V/seed-S/* or
+    results/michel/truth/*: the folder under the working directory's top level that says which."""
+    parts = path.parts
+    if "results" in parts:
+        return parts[parts.index("results") + 1]
+    return "data"
+
+
 def check_root(path: Path) -> None:
-    kind = path.parts[-3]  # data/SPLIT/N.root, results/predictions/V/N.root, results/michel/V/*
+    kind = root_kind(path)
     with uproot.open(path) as f:
         trees = {key.split(";")[0] for key in f.keys()}
         required, filled = ROOT_TREES[kind]
@@ -126,8 +135,10 @@ def test_every_output_exists_and_parses(smoke_run, run_snakemake):
     made = {p.relative_to(workdir).as_posix() for p in files}
     for required in (
         "data/test/0.root",
-        "results/predictions/weighted/0.root",
-        "results/michel/relabeled/michel.root",
+        "results/predictions/weighted/seed-7/0.root",
+        "results/michel/relabeled/seed-7/michel.root",
+        "results/michel/truth/michel.root",
+        "results/tables/seed_gap.csv",
         "results/tables/accuracy.csv",
         "results/tables/michel.csv",
         "results/plots/training_curves.png",
@@ -139,7 +150,7 @@ def test_every_output_exists_and_parses(smoke_run, run_snakemake):
 def test_predictions_average_the_configured_symmetries(smoke_run):
     """smoke.yaml asks for the 8 reflections; every predictions file records it, and the
     accuracy table's caption in the report says so."""
-    files = sorted((smoke_run.workdir / "results" / "predictions").glob("*/*.root"))
+    files = sorted((smoke_run.workdir / "results" / "predictions").glob("*/seed-7/*.root"))
     assert len(files) == 3 * len(list((smoke_run.workdir / "data" / "test").glob("*.root")))
     for path in files:
         with PredictionFile(path) as predictions:

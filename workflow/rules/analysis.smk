@@ -1,4 +1,6 @@
-# Analysis: per-class accuracy table, training curves, Michel reconstruction and tables.
+# Analysis: per-class accuracy table, training curves, Michel reconstruction and tables. With
+# several training seeds (train.seeds) the tables give the first seed's values with their
+# bootstrap intervals and the mean and spread over seeds beside them.
 
 rule accuracy:
     input:
@@ -14,6 +16,8 @@ rule accuracy:
             labels={"table": "accuracy per class"},
         ),
         json="results/tables/accuracy.json",
+        gap=seed_gap_tables(),
+        gap_html=seed_gap_report(),
         confusion=report(
             expand("results/plots/accuracy/confusion_{column}.png", column=accuracy_columns()),
             caption="../report/confusion.rst",
@@ -24,6 +28,7 @@ rule accuracy:
         scored=accuracy_arguments(),
         bootstrap=config["analysis"]["bootstrap"],
         seed=config["seed"],
+        gap="--gap results/tables/seed_gap" if seed_gap_outputs() else "",
     conda:
         CONDA_ENV
     container:
@@ -33,13 +38,14 @@ rule accuracy:
     shell:
         "python -m analysis accuracy --events {input.events:q} {params.scored}"
         " --bootstrap {params.bootstrap} --seed {params.seed} --out results/tables/accuracy"
-        " --plots results/plots/accuracy > {log} 2>&1"
+        " {params.gap} --plots results/plots/accuracy > {log} 2>&1"
 
 
+# The first training seed's predictions (the value the accuracy table gives).
 rule accuracy_by_energy:
     input:
         events=shard_files("test"),
-        predictions=accuracy_predictions(),
+        predictions=accuracy_predictions(training_seeds()[:1]),
     output:
         multiext("results/tables/accuracy_by_energy_{cls}", ".csv", ".md", ".tex"),
         html=report(
@@ -52,7 +58,7 @@ rule accuracy_by_energy:
     wildcard_constraints:
         cls="delta|michel",
     params:
-        scored=accuracy_arguments(),
+        scored=first_seed_accuracy_arguments(),
         bootstrap=config["analysis"]["bootstrap"],
         seed=config["seed"],
     conda:
@@ -70,7 +76,7 @@ rule accuracy_by_energy:
 
 rule training_curves:
     input:
-        expand("results/train/{variant}/log.csv", variant=variants()),
+        [f"results/train/{run_dir(v, s)}/log.csv" for v, s in trained_runs()],
     output:
         report(
             "results/plots/training_curves.png",
@@ -80,7 +86,7 @@ rule training_curves:
             labels={"figure": "training curves"},
         ),
     params:
-        logs=" ".join(f"--log {v}=results/train/{v}/log.csv" for v in variants()),
+        logs=curves_arguments(),
     conda:
         CONDA_ENV
     container:
@@ -108,6 +114,7 @@ rule michel_calibration:
         " --out {output} > {log} 2>&1"
 
 
+# One run per training (wildcard variant = VARIANT/seed-SEED) and one on the true labels (truth).
 rule michel:
     input:
         events=shard_files("test"),
@@ -122,6 +129,8 @@ rule michel:
         parquet="results/michel/{variant}/michel.parquet",
         metrics="results/michel/{variant}/metrics.json",
         **michel_figure_outputs(),
+    wildcard_constraints:
+        variant=r"truth|[A-Za-z_]\w*/seed-\d+",
     params:
         source=lambda w, input: (
             "--truth" if w.variant == "truth" else f"--predictions {' '.join(input.predictions)}"
@@ -147,7 +156,7 @@ rule michel:
 
 rule michel_table:
     input:
-        expand("results/michel/{variant}/metrics.json", variant=[*variants(), "truth"]),
+        [f"results/michel/{run}/metrics.json" for run in michel_runs()],
     output:
         multiext("results/tables/michel", ".csv", ".md", ".tex"),
         html=report(
@@ -158,7 +167,7 @@ rule michel_table:
             labels={"table": "purity and efficiency"},
         ),
     params:
-        metrics=" ".join(f"{v}=results/michel/{v}/metrics.json" for v in [*variants(), "truth"]),
+        metrics=michel_table_arguments(),
     conda:
         CONDA_ENV
     container:
@@ -171,20 +180,22 @@ rule michel_table:
 
 rule training_log:
     input:
-        "results/train/{variant}/log.csv",
+        "results/train/{variant}/seed-{seed}/log.csv",
     output:
         report(
-            "results/report/training/{variant}_log.csv",
+            "results/report/training/{variant}/seed-{seed}_log.csv",
             caption="../report/training_log.rst",
             category="Training",
             subcategory="Logs",
-            labels={"log": "training", "variant": "{variant}"},
+            labels={"log": "training", "variant": "{variant}", "seed": "{seed}"},
         ),
+    wildcard_constraints:
+        seed=r"\d+",
     conda:
         CONDA_ENV
     container:
         CONTAINER
     log:
-        "logs/report/training_{variant}.log",
+        "logs/report/training/{variant}/seed-{seed}.log",
     shell:
         "cp {input} {output} 2> {log}"

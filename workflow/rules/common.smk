@@ -102,6 +102,21 @@ def variants():
     return list(config["train"]["variants"])
 
 
+def training_seeds():
+    """The training seeds (train.seeds; default [seed]); the first one is the tables' value."""
+    return list(config["train"]["seeds"])
+
+
+def trained_runs():
+    """Every (variant, training seed) pair, variants first, then seeds in the configured order."""
+    return [(v, s) for v in variants() for s in training_seeds()]
+
+
+def run_dir(variant, seed):
+    """The folder of one training under results/train, results/predictions, results/michel."""
+    return f"{variant}/seed-{seed}"
+
+
 def quoted_json(obj):
     """A JSON object as one shell word."""
     return shlex.quote(json.dumps(obj))
@@ -127,15 +142,22 @@ def train_launcher():
     return "python -m lartpc_seg"
 
 
+def train_options():
+    """The train section for ``lartpc_seg train --options``: without the variants and the seeds,
+    which pick the job rather than configure it (adding a seed must not rerun the others)."""
+    return {k: v for k, v in config["train"].items() if k not in ("variants", "seeds")}
+
+
 def training_outputs():
-    return [f"results/train/{v}/model.pt" for v in variants()]
+    return [f"results/train/{run_dir(v, s)}/model.pt" for v, s in trained_runs()]
 
 
 # --- inference -------------------------------------------------------------------------------
 
 
-def predictions(variant):
-    return [f"results/predictions/{variant}/{i}.root" for i in range(n_shards("test"))]
+def predictions(variant, seed):
+    run = run_dir(variant, seed)
+    return [f"results/predictions/{run}/{i}.root" for i in range(n_shards("test"))]
 
 
 # --- analysis --------------------------------------------------------------------------------
@@ -151,16 +173,59 @@ def accuracy_variants():
     return list(dict.fromkeys(v for v, _ in accuracy_columns().values()))
 
 
-def accuracy_predictions():
-    """Prediction files of every scored variant (the input of the accuracy rules)."""
-    return [p for v in accuracy_variants() for p in predictions(v)]
+def accuracy_predictions(seeds=None):
+    """Prediction files of every scored variant and training seed (default: all seeds)."""
+    seeds = training_seeds() if seeds is None else seeds
+    return [p for v in accuracy_variants() for s in seeds for p in predictions(v, s)]
+
+
+def accuracy_column_arguments():
+    """The ``--column`` options of the accuracy commands."""
+    return " ".join(f"--column {c}={v}:{lab}" for c, (v, lab) in accuracy_columns().items())
 
 
 def accuracy_arguments():
-    """The ``--column`` and ``--predictions`` options of the accuracy commands."""
-    columns = [f"--column {c}={v}:{lab}" for c, (v, lab) in accuracy_columns().items()]
-    files = [f"--predictions {v}={','.join(predictions(v))}" for v in accuracy_variants()]
-    return " ".join(columns + files)
+    """The ``--column`` and ``--predictions VARIANT@SEED=FILES`` options of the accuracy
+    command, the seeds in the configured order (the first gives the tables' values)."""
+    files = [
+        f"--predictions {v}@{s}={','.join(predictions(v, s))}"
+        for v in accuracy_variants()
+        for s in training_seeds()
+    ]
+    return " ".join([accuracy_column_arguments(), *files])
+
+
+def first_seed_accuracy_arguments():
+    """``--column`` and ``--predictions VARIANT=FILES`` of the first training seed, for the
+    accuracy-by-energy command (one set of predictions per variant)."""
+    seed = training_seeds()[0]
+    files = [f"--predictions {v}={','.join(predictions(v, seed))}" for v in accuracy_variants()]
+    return " ".join([accuracy_column_arguments(), *files])
+
+
+def seed_gap_outputs():
+    """The per-seed Michel gap table, when both columns of the gap are scored."""
+    if {"regular_regular", "relabeled_relabeled"} <= set(accuracy_columns()):
+        return [f"results/tables/seed_gap.{ext}" for ext in ("csv", "md", "tex", "html")]
+    return []
+
+
+def seed_gap_tables():
+    """The gap table's CSV, Markdown and LaTeX (its HTML goes to the report)."""
+    return [p for p in seed_gap_outputs() if not p.endswith(".html")]
+
+
+def seed_gap_report():
+    """The gap table's HTML as a report entry, with its caption."""
+    if not seed_gap_outputs():
+        return []
+    return report(
+        "results/tables/seed_gap.html",
+        caption="../report/seed_gap.rst",
+        category="Accuracy",
+        subcategory="Tables",
+        labels={"table": "Michel gap per training seed"},
+    )
 
 
 #: Figures of the Michel command, each with its caption in workflow/report/<name>.rst.
@@ -175,7 +240,7 @@ MICHEL_FIGURES = {
 
 def michel_figure_outputs():
     """Named outputs of the Michel rule: one report entry per figure, each with its caption,
-    under the variant as subcategory and labelled by variant and figure."""
+    under the run (``VARIANT/seed-SEED`` or ``truth``) as subcategory."""
     return {
         name: report(
             f"results/michel/{{variant}}/{name}.png",
@@ -188,8 +253,30 @@ def michel_figure_outputs():
     }
 
 
+def michel_runs():
+    """The Michel rule's runs: ``VARIANT/seed-SEED`` of every training, then ``truth``."""
+    return [run_dir(v, s) for v, s in trained_runs()] + ["truth"]
+
+
 def michel_predictions(w):
-    return [] if w.variant == "truth" else predictions(w.variant)
+    """The prediction files of a Michel run (``VARIANT/seed-SEED``; none for ``truth``)."""
+    if w.variant == "truth":
+        return []
+    variant, _, folder = w.variant.partition("/")
+    return predictions(variant, folder.removeprefix("seed-"))
+
+
+def michel_table_arguments():
+    """``VARIANT@SEED=metrics.json`` of every training, then ``truth=...``, for michel-table."""
+    items = [f"{v}@{s}=results/michel/{run_dir(v, s)}/metrics.json" for v, s in trained_runs()]
+    return " ".join([*items, "truth=results/michel/truth/metrics.json"])
+
+
+def curves_arguments():
+    """``--log VARIANT@SEED=log.csv`` of every training, for the training-curves figure."""
+    return " ".join(
+        f"--log {v}@{s}=results/train/{run_dir(v, s)}/log.csv" for v, s in trained_runs()
+    )
 
 
 def analysis_outputs():
@@ -198,12 +285,13 @@ def analysis_outputs():
         *expand("results/tables/accuracy_by_energy_{cls}.html", cls=["delta", "michel"]),
         "results/plots/training_curves.png",
         "results/tables/michel.html",
+        *seed_gap_outputs(),
     ]
 
 
 def report_outputs():
     """Files that exist only to put something into the HTML report."""
-    return expand("results/report/training/{variant}_log.csv", variant=variants())
+    return [f"results/report/training/{run_dir(v, s)}_log.csv" for v, s in trained_runs()]
 
 
 # --- benchmark -------------------------------------------------------------------------------

@@ -1,13 +1,15 @@
-# Inference: predictions of every trained model on every test shard (docs/event-format.md).
+# Inference: predictions of every trained model (variant and training seed) on every test shard
+# (docs/event-format.md).
 
 
 rule infer:
     input:
-        model="results/train/{variant}/model.pt",
+        model="results/train/{variant}/seed-{seed}/model.pt",
         events="data/test/{shard}.root",
     output:
-        "results/predictions/{variant}/{shard}.root",
+        "results/predictions/{variant}/seed-{seed}/{shard}.root",
     wildcard_constraints:
+        seed=r"\d+",
         shard=r"\d+",
     params:
         batch=config["inference"]["batch_size"],
@@ -20,9 +22,9 @@ rule infer:
     container:
         CONTAINER
     log:
-        "logs/infer/{variant}/{shard}.log",
+        "logs/infer/{variant}/seed-{seed}/{shard}.log",
     benchmark:
-        "benchmarks/infer/{variant}/{shard}.tsv"
+        "benchmarks/infer/{variant}/seed-{seed}/{shard}.tsv"
     shell:
         "python -m lartpc_seg infer --model {input.model} --events {input.events}"
         " --batch-size {params.batch} --symmetries {params.symmetries} --threads {threads}"

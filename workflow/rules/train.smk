@@ -1,4 +1,5 @@
-# Training: one U-ResNet per variant (regular labels, relabeled labels, relabeled + weights).
+# Training: one U-ResNet per variant (regular labels, relabeled labels, relabeled + weights) and
+# training seed (train.seeds), in results/train/VARIANT/seed-SEED/.
 # train.workers > 1 launches torchrun on this node (data parallel, NCCL on GPUs, gloo on CPUs);
 # multi-node training is launched by hand (docs/distributed.md).
 
@@ -9,16 +10,17 @@ rule train:
         val=shard_files("val"),
         validated=["results/validation/train.txt", "results/validation/val.txt"],
     output:
-        model="results/train/{variant}/model.pt",
-        log_csv="results/train/{variant}/log.csv",
+        model="results/train/{variant}/seed-{seed}/model.pt",
+        log_csv="results/train/{variant}/seed-{seed}/log.csv",
+    wildcard_constraints:
+        seed=r"\d+",
     params:
         labels=lambda w: config["train"]["variants"][w.variant]["labels"],
         weights=lambda w: (
             "--class-weights" if config["train"]["variants"][w.variant].get("class_weights") else ""
         ),
         model=quoted_json(config["model"]),
-        train=quoted_json({k: v for k, v in config["train"].items() if k != "variants"}),
-        seed=config["seed"],
+        train=quoted_json(train_options()),
         # per worker, from the job's threads (Snakemake lowers them to --cores if fewer)
         worker_threads=lambda w, threads: max(1, threads // config["train"]["workers"]),
         launcher=train_launcher(),
@@ -32,11 +34,11 @@ rule train:
     container:
         CONTAINER
     log:
-        "logs/train/{variant}.log",
+        "logs/train/{variant}/seed-{seed}.log",
     benchmark:
-        "benchmarks/train/{variant}.tsv"
+        "benchmarks/train/{variant}/seed-{seed}.tsv"
     shell:
         "{params.launcher} train --train {input.train:q} --val {input.val:q}"
         " --labels {params.labels} {params.weights} --model {params.model}"
-        " --options {params.train} --seed {params.seed} --threads {params.worker_threads}"
-        " --workdir results/train/{wildcards.variant} > {log} 2>&1"
+        " --options {params.train} --seed {wildcards.seed} --threads {params.worker_threads}"
+        " --workdir results/train/{wildcards.variant}/seed-{wildcards.seed} > {log} 2>&1"
