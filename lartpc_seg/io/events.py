@@ -14,9 +14,11 @@ import awkward as ak
 import numpy as np
 
 from lartpc_seg.errors import InputError
+from lartpc_seg.io.digest import CONTENT_FIELD, check_content, recorded_content_digest
 from lartpc_seg.io.root import (
     FileMeta,
     TreeFile,
+    content_digest,
     open_root,
     read_arrays,
     structure_problems,
@@ -199,7 +201,8 @@ def write_events(
     events : iterable of Event
         Consumed lazily, so a generator keeps memory bounded.
     meta : FileMeta
-        Written as the ``meta`` tree.
+        Written as the ``meta`` tree, with the content digest of the events added as
+        ``content_sha256`` (docs/event-format.md).
     chunk_size : int
         Events per TTree basket.
     compression_level : int
@@ -213,6 +216,7 @@ def write_events(
     return write_tree_file(
         path,
         EVENTS_TREE,
+        EVENT_BRANCHES,
         events,
         _chunk_columns,
         meta,
@@ -226,7 +230,9 @@ class EventFile(TreeFile):
 
     Opening checks the structure (trees, branches and their types) and raises
     :class:`~lartpc_seg.errors.InputError` naming the file and the branch; reading checks the
-    content of the events read (see :func:`lartpc_seg.io.validate.event_problems`).
+    content of the events read (see :func:`lartpc_seg.io.validate.event_problems`) and the
+    arrays against the file's content digest, whole reads and partial ones alike (see
+    :class:`~lartpc_seg.io.root.TreeFile`).
 
     Parameters
     ----------
@@ -236,6 +242,10 @@ class EventFile(TreeFile):
 
     TREE = EVENTS_TREE
     BRANCHES = EVENT_BRANCHES
+    REMAKE = (
+        "remake it with `python -m lartpc_seg simulate --like {path} --out NEW.root` "
+        "(an imported file: import it again)"
+    )
 
     def __enter__(self) -> EventFile:
         return self
@@ -272,7 +282,12 @@ class EventFile(TreeFile):
 
 
 def file_problems(path: str | Path, *, step: int = 500) -> list[InputError]:
-    """Every problem of an event file (structure, meta, content), reading ``step`` at a time."""
+    """Every problem of an event file (structure, meta, content, content digest).
+
+    The file is read ``step`` entries at a time; its arrays are hashed as they are read and
+    compared with the content digest of its ``meta`` at the end. A file without a digest gets
+    that problem and its content checked all the same.
+    """
     try:
         file = open_root(path)
     except InputError as err:
@@ -286,14 +301,25 @@ def file_problems(path: str | Path, *, step: int = 500) -> list[InputError]:
             return problems
         if problems:
             return problems
+        try:
+            recorded_content_digest(path, meta.extra, EventFile.REMAKE)
+        except InputError as err:
+            problems.append(err)
         tree = file[EVENTS_TREE]
+        digest = content_digest(EVENT_BRANCHES)
         for start in range(0, tree.num_entries, step):
             try:
                 arrays = read_arrays(Path(path), tree, list(EVENT_BRANCHES), start, start + step)
             except InputError as err:
                 problems.append(err)
                 return problems
+            digest.update(arrays)
             problems.extend(event_problems(path, arrays, meta.grid))
+        if CONTENT_FIELD in meta.extra:
+            try:
+                check_content(path, meta.extra, digest, meta.content_bytes())
+            except InputError as err:
+                problems.append(err)
     return problems
 
 

@@ -51,9 +51,18 @@ class Prediction:
 def write_predictions(
     path: str | Path, predictions: Iterable[Prediction], meta: FileMeta, *, chunk_size: int = 100
 ) -> int:
-    """Write predictions atomically in chunks; returns the number of events written."""
+    """Write predictions atomically in chunks; returns the number of events written.
+
+    ``meta`` is written with the predictions' content digest added as ``content_sha256``.
+    """
     return write_tree_file(
-        path, PREDICTIONS_TREE, predictions, _chunk_columns, meta, chunk_size=chunk_size
+        path,
+        PREDICTIONS_TREE,
+        PREDICTION_BRANCHES,
+        predictions,
+        _chunk_columns,
+        meta,
+        chunk_size=chunk_size,
     )
 
 
@@ -81,7 +90,8 @@ class PredictionFile(TreeFile):
     """A predictions file opened for reading, checked against its event file when given one.
 
     Opening checks the structure; reading checks the content of the entries read (see
-    :func:`lartpc_seg.io.validate.prediction_problems`).
+    :func:`lartpc_seg.io.validate.prediction_problems`) and the arrays against the file's
+    content digest, whole reads and partial ones alike (see :class:`~lartpc_seg.io.root.TreeFile`).
 
     Parameters
     ----------
@@ -94,6 +104,7 @@ class PredictionFile(TreeFile):
 
     TREE = PREDICTIONS_TREE
     BRANCHES = PREDICTION_BRANCHES
+    REMAKE = "make it again with `python -m lartpc_seg infer` (or delete it and rerun the workflow)"
 
     def __init__(self, path: str | Path, events: EventFile | None = None) -> None:
         super().__init__(path)

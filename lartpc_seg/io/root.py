@@ -8,7 +8,7 @@ and :mod:`lartpc_seg.io.predictions` know what their trees hold.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -18,6 +18,13 @@ import uproot
 
 from lartpc_seg.errors import InputError
 from lartpc_seg.io.atomic import atomic_path
+from lartpc_seg.io.digest import (
+    CONTENT_FIELD,
+    ContentDigest,
+    branch_columns,
+    check_content,
+    recorded_content_digest,
+)
 from lartpc_seg.labels import PROCESS_NAMES
 
 T = TypeVar("T")
@@ -157,6 +164,28 @@ class FileMeta:
         data.update({k: np.array([v], dtype=object) for k, v in strings.items()})
         tree.extend(data)
 
+    def content_bytes(self) -> bytes:
+        """This meta's part of the content digest (docs/event-format.md, "Content digest").
+
+        ``grid`` (int32), ``voxel_mm`` (float32) and ``seed`` (int64), little-endian, then every
+        string field but the digest itself (``source``, ``config`` and the extra fields; not
+        ``processes``, which the program writes from its own table) sorted by name, each as
+        name then value, both UTF-8 (a damaged string: its bytes as they are) and preceded by
+        their length in bytes (uint64, little-endian).
+        """
+        parts = [
+            np.array([self.grid], "<i4").tobytes(),
+            np.array([self.voxel_mm], "<f4").tobytes(),
+            np.array([self.seed], "<i8").tobytes(),
+        ]
+        strings = {"source": self.source, "config": self.config, **self.extra}
+        strings.pop(CONTENT_FIELD, None)
+        for name in sorted(strings):
+            for text in (name, strings[name]):
+                raw = text.encode("utf-8", "surrogateescape")  # uproot's decoding of bad bytes
+                parts.append(len(raw).to_bytes(8, "little") + raw)
+        return b"".join(parts)
+
     @classmethod
     def read(cls, path: str | Path, file: uproot.ReadOnlyDirectory) -> FileMeta:
         """Read the ``meta`` tree of an open file, naming ``path`` in any error."""
@@ -190,12 +219,32 @@ class FileMeta:
         )
 
 
+def content_digest(branches: dict[str, np.dtype]) -> ContentDigest:
+    """An empty content digest of a tree with these contract branches."""
+    return ContentDigest(branches, {name for name in branches if is_per_voxel(name)})
+
+
 class TreeFile:
     """A project file opened for reading: its data tree checked against the contract, its meta.
 
-    Subclasses name the tree (``TREE``) and its branches (``BRANCHES``). Opening raises the
-    first structural problem as an :class:`~lartpc_seg.errors.InputError` naming the file and
-    the branch.
+    Subclasses name the tree (``TREE``), its branches (``BRANCHES``) and how to remake a file
+    (``REMAKE``). Opening raises the first structural problem as an
+    :class:`~lartpc_seg.errors.InputError` naming the file and the branch.
+
+    Reading checks the arrays against the content digest the writer stored in ``meta``
+    (docs/event-format.md): a file without one is refused on its first read, and a file whose
+    arrays do not hash to it is refused, so a changed byte is never read as other values:
+
+    - Ranges read in order from entry 0 (:meth:`_arrays`, so ``read`` in consecutive ranges or
+      at once) are hashed as they are read, and the read that reaches the last entry compares,
+      before it returns. Earlier ranges are handed out before that check: a reader that goes to
+      the end fails before its (atomically written) output exists.
+    - A range out of that order (one event, a second pass) first checks the whole file: the
+      entries not hashed yet are read once more (:meth:`verify`).
+    - Leaving the ``with`` block normally after reading only part of the file checks the rest
+      then, so the data handed out is proven before the block is left. ``close`` alone does not
+      check, nor does opening a file only to read its ``meta`` (``simulate --like`` reads the
+      ``meta`` of files without a digest to remake them).
 
     Parameters
     ----------
@@ -205,6 +254,7 @@ class TreeFile:
 
     TREE: str
     BRANCHES: dict[str, np.dtype]
+    REMAKE: str
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -215,13 +265,44 @@ class TreeFile:
             raise problems[0]
         self.tree = self._file[self.TREE]
         self.meta = FileMeta.read(self.path, self._file)
+        self._digest = content_digest(self.BRANCHES)
+        self._hashed = 0  # entries 0.._hashed have been fed to self._digest
+        self._verified = False
 
     def __len__(self) -> int:
         return int(self.tree.num_entries)
 
     def _arrays(self, start: int, stop: int) -> ak.Array:
-        """Every contract branch of entries ``start:stop``."""
-        return read_arrays(self.path, self.tree, list(self.BRANCHES), start, stop)
+        """Every contract branch of entries ``start:stop``, checked against the content digest."""
+        recorded_content_digest(self.path, self.meta.extra, self.REMAKE)
+        if not self._verified and start != self._hashed:
+            self.verify()
+        arrays = read_arrays(self.path, self.tree, list(self.BRANCHES), start, stop)
+        if not self._verified:
+            self._feed(arrays, stop)
+        return arrays
+
+    def _feed(self, arrays: ak.Array, stop: int) -> None:
+        self._digest.update(arrays)
+        self._hashed = stop
+        if stop >= len(self):
+            check_content(self.path, self.meta.extra, self._digest, self.meta.content_bytes())
+            self._verified = True
+
+    def verify(self, step: int = 500) -> None:
+        """Check the whole file against its content digest, reading what is not hashed yet.
+
+        Raises
+        ------
+        InputError
+            When the file has no content digest or its arrays do not match it.
+        """
+        recorded_content_digest(self.path, self.meta.extra, self.REMAKE)
+        while not self._verified:
+            stop = min(self._hashed + step, len(self))
+            self._feed(
+                read_arrays(self.path, self.tree, list(self.BRANCHES), self._hashed, stop), stop
+            )
 
     def close(self) -> None:
         """Close the underlying file."""
@@ -230,13 +311,18 @@ class TreeFile:
     def __enter__(self) -> TreeFile:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: type | None, *exc: object) -> None:
+        try:
+            if exc_type is None and self._hashed > 0:
+                self.verify()
+        finally:
+            self.close()
 
 
 def write_tree_file(
     path: str | Path,
     tree_name: str,
+    branches: dict[str, np.dtype],
     items: Iterable[T],
     columns_of: Callable[[list[T]], dict[str, np.ndarray | ak.Array]],
     meta: FileMeta,
@@ -252,6 +338,9 @@ def write_tree_file(
         Output file; it appears only once complete.
     tree_name : str
         Name of the TTree.
+    branches : dict of str to numpy.dtype
+        The tree's contract: the content digest of these branches (in this order) is added to
+        ``meta`` as ``content_sha256``.
     items : iterable
         Consumed lazily, so a generator keeps memory bounded.
     columns_of : callable
@@ -270,6 +359,7 @@ def write_tree_file(
         Number of entries written.
     """
     n = 0
+    digest = content_digest(branches)
     with atomic_path(path) as tmp:
         with uproot.recreate(tmp, compression=uproot.ZSTD(compression_level)) as file:
             tree = None
@@ -285,6 +375,7 @@ def write_tree_file(
                     }
                     tree = file.mktree(tree_name, types)
                 tree.extend(columns)
+                digest.update(branch_columns(columns))
                 chunk.clear()
 
             for item in items:
@@ -294,5 +385,6 @@ def write_tree_file(
                     flush()
             if chunk or tree is None:
                 flush()
-            meta.write(file)
+            extra = {**meta.extra, CONTENT_FIELD: digest.hexdigest(meta.content_bytes())}
+            replace(meta, extra=extra).write(file)
     return n

@@ -24,13 +24,17 @@ import numpy as np
 import pytest
 import uproot
 
+from lartpc_seg.io.digest import CONTENT_FIELD
 from lartpc_seg.io.events import (
+    EVENT_BRANCHES,
     PARTICLE_FIELDS,
     VOXEL_FIELDS,
     Event,
     FileMeta,
     _chunk_columns,
 )
+from lartpc_seg.io.predictions import PREDICTION_BRANCHES
+from lartpc_seg.io.root import content_digest, is_per_voxel
 
 REPO = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
@@ -106,6 +110,20 @@ def assert_user_error(
     return line
 
 
+def infer_argv(model: Path | str, events: Path | str, out: Path | str) -> list[str]:
+    """The ``infer`` command line: ``events`` segmented by ``model`` into ``out``."""
+    return ["infer", "--model", str(model), "--events", str(events), "--out", str(out)]
+
+
+def simulate_argv(out: Path | str, *, events: int = 1, seed: int = 1, grid: int = 32) -> list[str]:
+    """The ``simulate`` command line: ``events`` events of seed ``seed`` into ``out``."""
+    return [
+        "simulate",
+        *("--events", str(events), "--seed", str(seed), "--grid", str(grid)),
+        *("--out", str(out)),
+    ]
+
+
 def leftovers(folder: Path) -> list[Path]:
     """Temporary files of :func:`lartpc_seg.io.atomic.atomic_path` left in ``folder``."""
     return sorted(p for p in folder.rglob(".*.tmp*"))
@@ -125,15 +143,45 @@ def event_columns(events: list[Event]) -> dict[str, object]:
     return columns
 
 
+def content_sha256(columns: dict[str, object], tree: str, meta: FileMeta) -> str | None:
+    """The content digest of ``columns`` as the project's writers compute it, or None when a
+    branch of the contract is missing, mistyped or of the other shape (such a file is refused
+    by its structure before any digest matters)."""
+    branches = {"events": EVENT_BRANCHES, "predictions": PREDICTION_BRANCHES}.get(tree)
+    if branches is None:
+        return None
+    for name, dtype in branches.items():
+        column = columns.get(name)
+        if column is None or isinstance(column, ak.Array) != is_per_voxel(name):
+            return None
+        flat = ak.to_numpy(ak.flatten(column, axis=1)) if is_per_voxel(name) else column
+        if column.ndim != 1 + is_per_voxel(name) or np.asarray(flat).dtype != dtype:
+            return None
+    digest = content_digest(branches)
+    digest.update(columns)
+    return digest.hexdigest(meta.content_bytes())
+
+
 def write_columns(
-    path: Path, columns: dict[str, object], *, grid: int = 32, tree: str = "events"
+    path: Path,
+    columns: dict[str, object],
+    *,
+    grid: int = 32,
+    tree: str = "events",
+    digest: bool | str = True,
 ) -> Path:
     """Write ``columns`` as one branch each (a jagged one gets its own counter ``n<name>``).
 
     Unlike :func:`lartpc_seg.io.events.write_events`, nothing ties the ``vox_*`` lengths to
     ``nvox``, and any branch may be dropped or retyped: the point is to write what the contract
-    forbids.
+    forbids. ``digest``: True records the content digest of what is written, as the project's
+    writers do, so that readers get to the content checks; False records none (a file written
+    before digests); a string is recorded as it is.
     """
+    meta = FileMeta(grid=grid, source="faults")
+    recorded = content_sha256(columns, tree, meta) if digest is True else digest or None
+    if recorded is not None:
+        meta.extra[CONTENT_FIELD] = recorded
     with uproot.recreate(path) as file:
         file.mktree(
             tree,
@@ -143,8 +191,28 @@ def write_columns(
             },
         )
         file[tree].extend(columns)
-        FileMeta(grid=grid, source="faults").write(file)
+        meta.write(file)
     return path
+
+
+def uncompressed_baskets(path: Path, tree: str) -> dict[str, list[tuple[int, int]]]:
+    """Byte ranges ``[start, stop)`` of the contents of the baskets ``tree`` stores uncompressed.
+
+    ROOT stores a basket uncompressed when compressing does not make it smaller, and keeps no
+    checksum of it: a byte changed there is read as another value unless a reader checks more.
+    """
+    data = path.read_bytes()
+    ranges: dict[str, list[tuple[int, int]]] = {}
+    with uproot.open(path) as file:
+        for branch in file[tree].branches:
+            for i in range(branch.num_baskets):
+                size = branch.basket_compressed_bytes(i)  # on disk, key included
+                if size != branch.basket_uncompressed_bytes(i):
+                    continue
+                seek = int(branch.member("fBasketSeek")[i])
+                key_length = int.from_bytes(data[seek + 14 : seek + 16], "big")  # TKey fKeylen
+                ranges.setdefault(branch.name, []).append((seek + key_length, seek + size))
+    return ranges
 
 
 def set_value(columns: dict, branch: str, entry: int, index: int, value: object) -> None:
@@ -167,8 +235,12 @@ def faults(tiny_models):
         run_subprocess=run_subprocess,
         assert_user_error=assert_user_error,
         leftovers=leftovers,
+        infer_argv=infer_argv,
+        simulate_argv=simulate_argv,
         event_columns=event_columns,
         write_columns=write_columns,
+        content_sha256=content_sha256,
+        uncompressed_baskets=uncompressed_baskets,
         set_value=set_value,
         tiny_model_file=tiny_models.write,
         TINY_MODEL=tiny_models.config,

@@ -91,6 +91,30 @@ def _duplicate(c: dict, f) -> None:
         f.set_value(c, f"vox_{axis}", 1, 3, first)
 
 
+def _no_digest(columns: dict, path: Path, faults) -> None:
+    faults.write_columns(path, columns, grid=GRID, digest=False)
+
+
+def _other_digest(columns: dict, path: Path, faults) -> None:
+    faults.write_columns(path, columns, grid=GRID, digest="0123456789abcdef" * 4)
+
+
+def _flipped_particle_energy(columns: dict, path: Path, faults) -> None:
+    """The last bit of the first ``part_ke`` value flipped: a slightly other energy, all valid.
+
+    The energies are made distinct first, so that their basket does not compress and is stored
+    as it is read.
+    """
+    counts = ak.num(columns["part_ke"], axis=1)
+    energies = np.random.default_rng(1).uniform(10, 100, int(ak.sum(counts))).astype(np.float32)
+    columns["part_ke"] = ak.unflatten(energies, counts)
+    faults.write_columns(path, columns, grid=GRID)
+    ((start, _),) = faults.uncompressed_baskets(path, "events")["part_ke"]
+    data = bytearray(path.read_bytes())
+    data[start + 3] ^= 0x01  # big-endian float32: byte 3 holds the lowest bits of the mantissa
+    path.write_bytes(bytes(data))
+
+
 FAULTS = [
     Fault("zero-byte", _raw(b""), None, None, r"empty \(0 bytes\)"),
     Fault(
@@ -176,6 +200,27 @@ FAULTS = [
         "vox_part",
         FIRST + 1,
         "outside the particle table",
+    ),
+    Fault(
+        "no-content-digest",
+        _no_digest,
+        "meta.content_sha256",
+        None,
+        r"no content digest.*simulate --like .*bad\.root --out",
+    ),
+    Fault(
+        "other-content-digest",
+        _other_digest,
+        "meta.content_sha256",
+        None,
+        "content does not match its digest.*damaged",
+    ),
+    Fault(
+        "flipped-bit-in-uncompressed-basket",
+        _flipped_particle_energy,
+        "meta.content_sha256",
+        None,
+        "content does not match its digest.*damaged",
     ),
 ]
 

@@ -47,7 +47,7 @@ def test_infer_refuses_to_write_over_its_events(spelling, events, tiny_model, mo
     out = _spellings(events)[spelling]
     outcome = faults.run_in_process(
         lartpc_main,
-        ["infer", "--model", str(tiny_model), "--events", events.name, "--out", out],
+        faults.infer_argv(tiny_model, events.name, out),
     )
     faults.assert_user_error(outcome, Path(out), words=r"is the input .*same file.*--out")
     assert events.read_bytes() == original, "the event file was overwritten"
@@ -58,7 +58,7 @@ def test_infer_refuses_to_write_over_its_model(events, tiny_model, faults):
     original = tiny_model.read_bytes()
     outcome = faults.run_in_process(
         lartpc_main,
-        ["infer", "--model", str(tiny_model), "--events", str(events), "--out", str(tiny_model)],
+        faults.infer_argv(tiny_model, events, tiny_model),
     )
     faults.assert_user_error(outcome, tiny_model, words="is the input")
     assert tiny_model.read_bytes() == original
@@ -90,15 +90,10 @@ def test_outputs_respect_the_umask(umask, events, tiny_model, tmp_path, faults):
     try:
         sim = tmp_path / "sim.root"
         preds = tmp_path / "preds.root"
-        assert (
-            lartpc_main(
-                ["simulate", "--events", "1", "--seed", "1", "--grid", "32", "--out", str(sim)]
-            )
-            == 0
-        )
+        assert lartpc_main(faults.simulate_argv(sim)) == 0
         outcome = faults.run_in_process(
             lartpc_main,
-            ["infer", "--model", str(tiny_model), "--events", str(events), "--out", str(preds)],
+            faults.infer_argv(tiny_model, events, preds),
         )
         assert outcome.status == 0, outcome.stderr
     finally:
@@ -113,7 +108,7 @@ def test_output_path_that_is_a_directory(tmp_path, faults):
     (folder / "keep.txt").write_text("mine")
     outcome = faults.run_in_process(
         lartpc_main,
-        ["simulate", "--events", "1", "--seed", "1", "--grid", "32", "--out", str(folder)],
+        faults.simulate_argv(folder),
     )
     faults.assert_user_error(outcome, folder, words="is a directory")
     assert [p.name for p in folder.iterdir()] == ["keep.txt"]
@@ -123,7 +118,7 @@ def test_output_under_a_file_is_refused_before_running(events, tiny_model, fault
     out = events / "preds.root"
     outcome = faults.run_in_process(
         lartpc_main,
-        ["infer", "--model", str(tiny_model), "--events", str(events), "--out", str(out)],
+        faults.infer_argv(tiny_model, events, out),
     )
     faults.assert_user_error(outcome, out, words="is a file, not a directory")
 

@@ -113,7 +113,7 @@ def test_corrupt_model_is_refused_by_infer(kind, toy_file, tiny_model, tmp_path,
     out = tmp_path / "preds.root"
     outcome = faults.run_in_process(
         lartpc_main,
-        ["infer", "--model", str(tiny_model), "--events", str(events), "--out", str(out)],
+        faults.infer_argv(tiny_model, events, out),
     )
     faults.assert_user_error(outcome, tiny_model, words="corrupt|not a .*checkpoint")
     assert not out.exists()
@@ -191,7 +191,7 @@ def test_predictions_of_other_events_with_the_same_counts_are_refused(
     preds = tmp_path / "preds.root"
     done = faults.run_in_process(
         lartpc_main,
-        ["infer", "--model", str(tiny_model), "--events", str(original), "--out", str(preds)],
+        faults.infer_argv(tiny_model, original, preds),
     )
     assert done.status == 0, done.stderr
     events = _rewritten(original, tmp_path / "events_now.root", SAME_COUNT[case])
@@ -238,7 +238,7 @@ def test_predictions_of_the_same_events_still_pass(toy_file, tiny_model, tmp_pat
     assert (
         faults.run_in_process(
             lartpc_main,
-            ["infer", "--model", str(tiny_model), "--events", str(events), "--out", str(preds)],
+            faults.infer_argv(tiny_model, events, preds),
         ).status
         == 0
     )

@@ -141,9 +141,7 @@ def test_infer_refuses_a_model_it_cannot_build(case, field, words, toy_file, tmp
     model = _model_file(faults, tmp_path / "model.pt", changes[case])
     events = toy_file("events.root", 2)
     out = tmp_path / "preds.root"
-    outcome = faults.run_in_process(
-        lartpc_main, ["infer", "--model", str(model), "--events", str(events), "--out", str(out)]
-    )
+    outcome = faults.run_in_process(lartpc_main, faults.infer_argv(model, events, out))
     faults.assert_user_error(outcome, model, field=field, words=words)
     assert not out.exists()
 

@@ -58,18 +58,14 @@ def _weights(path: Path) -> dict[str, torch.Tensor]:
 
 
 @pytest.fixture(scope="module")
-def data(tmp_path_factory) -> tuple[Path, Path]:
+def data(tmp_path_factory, faults) -> tuple[Path, Path]:
     """Train and validation files from the simulator (grid 32, a handful of events)."""
     from lartpc_seg.cli import main
 
     folder = tmp_path_factory.mktemp("signals")
     train, val = folder / "train.root", folder / "val.root"
-    assert (
-        main(["simulate", "--events", "4", "--seed", "1", "--grid", "32", "--out", str(train)]) == 0
-    )
-    assert (
-        main(["simulate", "--events", "2", "--seed", "2", "--grid", "32", "--out", str(val)]) == 0
-    )
+    assert main(faults.simulate_argv(train, events=4)) == 0
+    assert main(faults.simulate_argv(val, events=2, seed=2)) == 0
     return train, val
 
 
