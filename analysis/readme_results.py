@@ -79,20 +79,25 @@ def accuracy_block(path: Path) -> str:
 
 
 def michel_block(path: Path) -> str:
-    """Markdown table of the Michel metrics per variant, with the slide's row."""
+    """Markdown table of the Michel metrics per variant (and selection, when the table has
+    one), with the slide's row."""
     rows = _read_csv(path)
+    selections = bool(rows) and "selection" in rows[0]
+    label = "| variant | selection | events | " if selections else "| variant | events | "
     lines = [
-        "| variant | events | " + " | ".join(MICHEL_COLUMNS.values()) + " |",
-        "|---|---|" + "---|" * len(MICHEL_COLUMNS),
+        label + " | ".join(MICHEL_COLUMNS.values()) + " |",
+        "|---|---|" + ("---|" if selections else "") + "---|" * len(MICHEL_COLUMNS),
     ]
     for r in rows:
         cells = [
             _pct(r.get(k), r.get(f"{k}_lo"), r.get(f"{k}_hi")) + _spread(r, k)
             for k in MICHEL_COLUMNS
         ]
-        lines.append(f"| {r['variant']} | {r['sample']} | " + " | ".join(cells) + " |")
+        first = f"| {r['variant']} | {r['selection']} | " if selections else f"| {r['variant']} | "
+        lines.append(first + f"{r['sample']} | " + " | ".join(cells) + " |")
     paper = [_pct(PAPER_ROW.get(k)) for k in MICHEL_COLUMNS]
-    lines.append(f"| {PAPER_ROW['variant']} | {PAPER_ROW['sample']} | " + " | ".join(paper) + " |")
+    first = f"| {PAPER_ROW['variant']} | " + ("paper | " if selections else "")
+    lines.append(first + f"{PAPER_ROW['sample']} | " + " | ".join(paper) + " |")
     return "\n".join(lines)
 
 

@@ -19,7 +19,7 @@ from lartpc_seg.errors import InputError
 _INPUTS: dict[tuple[int, int], Path] = {}
 
 #: Option destinations that name what a command writes (a file, a stem or a directory).
-OUTPUT_OPTIONS = ("out", "plots", "workdir")
+OUTPUT_OPTIONS = ("out", "plots", "workdir", "figure")
 #: Options a command reads and rewrites in place on purpose.
 IN_PLACE_OPTIONS = ("readme",)
 

@@ -62,3 +62,34 @@ def test_missing_tables_exit_1_naming_the_file(tmp_path, capsys):
     code = main(["readme-results", "--results", str(tmp_path / "nothing"), "--readme", str(readme)])
     assert code == 1
     assert "dataset.csv" in capsys.readouterr().err
+
+
+def test_figure_is_an_output_and_replaces_the_previous_copy(tmp_path):
+    """`make readme` copies the spectrum over the one a previous `make readme` left."""
+    results = _results(tmp_path)
+    (results / "tables" / "accuracy.json").write_text('{"training_seed": 7}')
+    spectrum = results / "michel" / "relabeled" / "seed-7" / "michel_energy_spectra.png"
+    spectrum.parent.mkdir(parents=True)
+    spectrum.write_bytes(b"new spectrum")
+    figure = tmp_path / "docs" / "figures" / "michel_energy_spectra.png"
+    figure.parent.mkdir(parents=True)
+    figure.write_bytes(b"old spectrum")
+    readme = tmp_path / "README.md"
+    readme.write_text("<!-- results:start -->\nold\n<!-- results:end -->\n")
+    argv = ["readme-results", "--results", str(results), "--readme", str(readme)]
+    assert main([*argv, "--figure", str(figure)]) == 0
+    assert figure.read_bytes() == b"new spectrum"
+
+
+def test_michel_rows_name_their_selection(tmp_path):
+    from analysis.readme_results import michel_block
+
+    path = tmp_path / "michel.csv"
+    path.write_text(
+        "variant,selection,sample,id_purity,id_purity_lo,id_purity_hi\n"
+        "relabeled,paper,400,94.2,91.7,96.2\nrelabeled,added,400,98.0,96.2,99.1\n"
+    )
+    text = michel_block(path)
+    assert "| variant | selection | events |" in text
+    assert "| relabeled | added | 400 | 98.0 [96.2, 99.1] |" in text
+    assert "| paper (ACAT 2019) | paper | 7105 | 98.8 |" in text
