@@ -136,9 +136,10 @@ def test_front_page_shows_the_study_the_config_and_the_tables(smoke_run, tmp_pat
     missing = [c for c in cells if c not in text_cells]
     assert not missing, f"accuracy cells not visible on the front page: {missing}"
     assert "Michel electrons" in text and "Regular → Relabeled" in text
-    # the Michel table too, with its variants as rows
+    # the Michel table too, a row per variant and selection
     for variant in ("regular", "relabeled", "weighted", "truth"):
-        assert f" {variant} 8 " in text_cells, variant
+        for selection in ("paper", "added"):
+            assert f" {variant} {selection} 8 " in text_cells, (variant, selection)
 
 
 def test_each_table_is_one_html_report_entry(smoke_run):
