@@ -72,7 +72,8 @@ def segmentation_loss(
     """
     ce = F.cross_entropy(logits, labels, reduction="none")
     if focal_gamma:
-        ce = ce * (-ce).exp().neg().add(1).clamp(min=0).pow(focal_gamma)
+        p_true = torch.exp(-ce)
+        ce = ce * (1 - p_true).clamp(min=0) ** focal_gamma
     if weighted:
         ce = ce * class_weights(labels, event, n_events, ce.dtype)
     per_event_sum = torch.zeros(n_events, dtype=ce.dtype, device=ce.device).index_add_(0, event, ce)
