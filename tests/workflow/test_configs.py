@@ -68,5 +68,5 @@ def test_long_config_layers_on_the_default_study(tmp_path: Path, run_snakemake):
     )
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert "data/train/31.root" in proc.stdout and "data/train/32.root" not in proc.stdout
-    assert '"iterations": 18000' in proc.stdout
+    assert '"iterations": 15000' in proc.stdout
     assert '"filters": 16, "depth": 5, "reps": 1' in proc.stdout
