@@ -10,8 +10,8 @@ less:
 - the study's training step (:func:`study_step`): the default study's U-ResNet (m 16, depth 5,
   reps 1) on batches of 8 and 32 events simulated with the default study's settings
   (``config.yaml``), new events every step so maps are rebuilt; forward, cross-entropy,
-  backward, Adam step; at 1 and 2 threads; compiled vs MinkowskiEngine vs pure, and the peak
-  memory of each in a fresh process;
+  backward, fused Adam step (the training loop's optimiser); at 1 and 2 threads; compiled vs
+  MinkowskiEngine vs pure, and the peak memory of each in a fresh process;
 - one 3×3×3 submanifold conv layer (16→16, 64→64) on a synthetic event of tens of thousands
   of voxels (:func:`lartpc_seg.sparse.synthetic.track_event`), forward + backward including
   the kernel map; useful GFLOP/s (2 · pairs · C_in · C_out per GEMM, three GEMMs) against
@@ -511,7 +511,8 @@ def _sparse_steps(
     config: UResNetConfig, events: list[Sample], with_me: bool, only: str | None = None
 ) -> tuple[dict[str, Callable[[], None]], torch.nn.Module]:
     """One training-step closure per sparse engine (``only``: that one alone), each taking the
-    next event (batch) in turn: ``builtin`` (the built-in engine as training runs it), ``pure``
+    next event (batch) in turn and stepping a fused Adam, as the training loop does
+    (:mod:`lartpc_seg.train.loop`): ``builtin`` (the built-in engine as training runs it), ``pure``
     (its pure-PyTorch path) and ``minkowski``, all with the same initial weights.
 
     Returns the closures and the built-in network (the source of every twin's weights).
@@ -529,7 +530,7 @@ def _sparse_steps(
     for name, net in nets.items():
         if only is not None and name != only:
             continue
-        opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+        opt = torch.optim.Adam(net.parameters(), lr=1e-3, fused=True)
         in_turn = itertools.cycle(events)
 
         def step(net=net, opt=opt, in_turn=in_turn) -> None:
@@ -636,7 +637,7 @@ def train_step(
     else:
         dense_net = DenseUResNet(config)
         copy_weights(builtin, dense_net)
-        dense_opt = torch.optim.Adam(dense_net.parameters(), lr=1e-3)
+        dense_opt = torch.optim.Adam(dense_net.parameters(), lr=1e-3, fused=True)
         in_turn = itertools.cycle(events)
 
         def dense_step() -> None:
@@ -890,7 +891,7 @@ def _study_markdown(results: dict[str, Any], meta: dict[str, Any]) -> list[str]:
     """The study-step table of :func:`engine_markdown`."""
     lines = [
         f"The study's training step (U-ResNet m 16, depth 5, reps 1; forward, cross-entropy, "
-        f"backward, Adam; new simulated events every step), built-in engine "
+        f"backward, fused Adam; new simulated events every step), built-in engine "
         f"({meta.get('builtin_engine', 'torch')} kernels) against MinkowskiEngine and against "
         "its pure-PyTorch path: ratios of medians, then the per-round ratio's median "
         "[min, max]; peak-RSS rise of a step in a fresh process.",

@@ -299,7 +299,8 @@ class CompiledConvFunction(torch.autograd.Function):
         grad_x = grad_w = None
         if ctx.needs_input_grad[0]:
             weight_t = weight.transpose(1, 2).contiguous()
-            grad_x = ext.gather_conv(grad_out, *nmap.pairs_t(), weight_t, nmap.n_in)
+            starts, pairs, mirror = nmap.pairs_t()
+            grad_x = ext.gather_conv(grad_out, starts, pairs, weight_t, nmap.n_in, mirror)
         if ctx.needs_input_grad[1]:
             grad_w = ext.weight_grad(x, grad_out, *nmap.pairs(), nmap.kernel_volume)
         return grad_x, grad_w, None

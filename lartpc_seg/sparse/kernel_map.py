@@ -285,7 +285,7 @@ def parent_sites(coords: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torc
     parent[:, 1:] = torch.div(coords[:, 1:], 2, rounding_mode="floor")
     keys, rows = torch.unique(pack_keys(parent), return_inverse=True)
     k = (coords[:, 1] % 2) * 4 + (coords[:, 2] % 2) * 2 + (coords[:, 3] % 2)
-    return _unpack_keys(keys), rows, k.to(torch.int64)
+    return unpack_keys(keys), rows, k.to(torch.int64)
 
 
 def down_map(coords: torch.Tensor) -> tuple[torch.Tensor, KernelMap]:
@@ -309,7 +309,8 @@ def down_map(coords: torch.Tensor) -> tuple[torch.Tensor, KernelMap]:
     return coarse, KernelMap(in_rows, out_rows[in_rows], counts, coarse.shape[0])
 
 
-def _unpack_keys(keys: torch.Tensor) -> torch.Tensor:
+def unpack_keys(keys: torch.Tensor) -> torch.Tensor:
+    """``(N, 4)`` int64 coordinates ``(b, x, y, z)`` of keys packed by :func:`pack_keys`."""
     mask = (1 << BITS) - 1
     return torch.stack(
         [

@@ -9,10 +9,11 @@ gradient runs over the same pairs; the kernels read the pairs of a table listed 
 output rows and offset (:meth:`NeighbourMap.pairs`, built once per map).
 
 - 3×3×3 submanifold: the centre offset is in the table (row ``i`` reads ``i``); the map is its
-  own transpose with the offsets mirrored, ``table_t = table.flip(1)``, which the kernels read
-  from ``table`` without building it.
+  own transpose with the offsets mirrored, ``table_t = table.flip(1)``, whose pair list is the
+  table's own read offset by offset backwards: the input gradient runs on the forward's pairs.
 - k=2 s=2 down: ``(n_coarse, 8)``, each fine row read once; its transpose ``(n_fine, 8)`` has
-  one entry per row. The transposed (up) convolution swaps the two tables.
+  one entry per row; both built in C++ (``down_table``). The transposed (up) convolution swaps
+  the two tables.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from dataclasses import dataclass, field
 import torch
 
 import lartpc_seg.sparse.compiled as compiled
-from lartpc_seg.sparse.kernel_map import pack_keys, parent_sites
+from lartpc_seg.sparse.kernel_map import pack_keys, unpack_keys
 
 
 @dataclass
@@ -34,9 +35,11 @@ class NeighbourMap:
     table : (n_out, K) int32
     transpose : (n_in, K) int32 or None
         The transposed table; None for a map that is its own transpose with the offsets
-        mirrored (the submanifold map, whose kernels then read ``table`` backwards).
+        mirrored (the submanifold map, whose input gradient then reads ``table``'s pairs
+        backwards).
     cache : dict
-        The pair lists of both tables, built on first use (:meth:`pairs`, :meth:`pairs_t`).
+        The pair lists of the table and of a stored transpose, built on first use
+        (:meth:`pairs`, :meth:`pairs_t`).
     """
 
     table: torch.Tensor
@@ -82,25 +85,31 @@ class NeighbourMap:
             got = self.cache["pairs"] = tuple(compiled.load().block_pairs(self.table))
         return got
 
-    def pairs_t(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """:meth:`pairs` of the transposed table (the input gradient's)."""
+    def pairs_t(self) -> tuple[torch.Tensor, torch.Tensor, bool]:
+        """The pairs of the transposed table (the input gradient's), as ``gather_conv`` reads
+        them: ``(starts, pairs, mirror)``.
+
+        For a map that is its own transpose with the offsets mirrored (``transpose`` None),
+        these are :meth:`pairs` with ``mirror`` True: offset ``k`` of the transpose reads the
+        pairs listed for offset ``K - 1 - k`` (``table_t[i, k] = table[i, K - 1 - k]``, row by
+        row). Otherwise :meth:`pairs` of ``transpose`` (cached), ``mirror`` False.
+        """
+        if self.transpose is None:
+            return (*self.pairs(), True)
         got = self.cache.get("pairs_t")
         if got is None:
-            ext = compiled.load()
-            if self.transpose is None:
-                got = tuple(ext.block_pairs(self.table, mirror=True))
-            else:
-                got = tuple(ext.block_pairs(self.transpose))
-            self.cache["pairs_t"] = got
-        return got
+            got = self.cache["pairs_t"] = tuple(compiled.load().block_pairs(self.transpose))
+        return (*got, False)
 
     def transposed(self) -> NeighbourMap:
         """The map with inputs and outputs swapped (the transposed convolution's)."""
-        swapped = {
-            new: self.cache[old]
-            for new, old in (("pairs", "pairs_t"), ("pairs_t", "pairs"))
-            if old in self.cache
-        }
+        swapped = {}
+        if self.transpose is not None:
+            swapped = {
+                new: self.cache[old]
+                for new, old in (("pairs", "pairs_t"), ("pairs_t", "pairs"))
+                if old in self.cache
+            }
         return NeighbourMap(self.table_t.contiguous(), self.table, swapped)
 
 
@@ -143,13 +152,8 @@ def down_neighbours(coords: torch.Tensor) -> tuple[torch.Tensor, NeighbourMap]:
         Unique ``(b, x // 2, y // 2, z // 2)``, sorted by packed key (as
         :func:`~lartpc_seg.sparse.kernel_map.down_map`'s).
     NeighbourMap
-        ``table`` (M, 8): the fine row at offset ``(x % 2, y % 2, z % 2)`` of each coarse site.
+        ``table`` (M, 8): the fine row at offset ``(x % 2, y % 2, z % 2)`` of each coarse site;
+        ``transpose`` (N, 8): the coarse site of each fine row at its offset.
     """
-    coarse, parent, k = parent_sites(coords)
-    n = coords.shape[0]
-    rows = torch.arange(n, dtype=torch.int32, device=coords.device)
-    table = torch.full((coarse.shape[0], 8), -1, dtype=torch.int32, device=coords.device)
-    table[parent, k] = rows
-    table_t = torch.full((n, 8), -1, dtype=torch.int32, device=coords.device)
-    table_t[rows.long(), k] = parent.to(torch.int32)
-    return coarse, NeighbourMap(table, table_t)
+    coarse_keys, table, table_t = compiled.load().down_table(pack_keys(coords).contiguous())
+    return unpack_keys(coarse_keys), NeighbourMap(table, table_t)

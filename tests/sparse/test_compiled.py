@@ -18,6 +18,7 @@ from lartpc_seg.sparse.kernel_map import (
     KernelMap,
     down_map,
     pack_keys,
+    parent_sites,
     submanifold_map,
 )
 from lartpc_seg.sparse.layers import DownConv3d, SubmanifoldConv3d, UpConv3d
@@ -207,22 +208,82 @@ def test_submanifold_table_at_the_key_limits_equals_brute_force(compiled_kernels
     assert torch.equal(submanifold_neighbours(coords).table, _brute_force_table(coords))
 
 
-@pytest.mark.parametrize("mirror", [False, True])
-def test_block_pairs_list_every_pair_by_block_offset_and_row(compiled_kernels, mirror):
+@pytest.mark.parametrize("flip", [False, True])
+def test_block_pairs_list_every_pair_by_block_offset_and_row(compiled_kernels, flip):
     """At 2 threads on a map of many row blocks (threads fill neighbouring blocks at once),
     several times: the lists equal the table's entries ordered by (block, offset, row)."""
     torch.set_num_threads(2)
     coords = random_coords([6000, 3000], 40, torch.Generator().manual_seed(6))
     table = submanifold_neighbours(coords[torch.argsort(pack_keys(coords))]).table
-    read = table.flip(1) if mirror else table
-    rows, k = (read >= 0).nonzero().unbind(1)
+    if flip:
+        table = table.flip(1).contiguous()
+    rows, k = (table >= 0).nonzero().unbind(1)
     order = torch.argsort((rows // 128) * 27 * len(table) + k * len(table) + rows)
-    want = torch.stack([read[rows, k], rows.to(torch.int32)], 1)[order]
+    want = torch.stack([table[rows, k], rows.to(torch.int32)], 1)[order]
     counts = torch.bincount((rows // 128) * 27 + k, minlength=27 * (-(-len(table) // 128)))
     for _ in range(5):
-        starts, pairs = compiled_kernels.block_pairs(table, mirror=mirror)
+        starts, pairs = compiled_kernels.block_pairs(table)
         assert torch.equal(pairs, want)
         assert torch.equal(starts[1:] - starts[:-1], counts)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_mirrored_pairs_are_the_pairs_of_the_flipped_table(compiled_kernels, threads):
+    """The input gradient of a submanifold map reads the forward's pair list offset by offset
+    backwards: the same bits as the pair list of the mirrored table, built apart."""
+    torch.set_num_threads(threads)
+    g = torch.Generator().manual_seed(9)
+    coords = random_coords([3000, 500], 30, g)
+    nmap = submanifold_neighbours(coords)
+    starts, pairs, mirror = nmap.pairs_t()
+    assert mirror and starts is nmap.pairs()[0] and pairs is nmap.pairs()[1]
+    flipped = compiled_kernels.block_pairs(nmap.table.flip(1).contiguous())
+    for c_in, c_out in ((16, 16), (17, 33), (3, 5)):
+        x = torch.randn(len(coords), c_in, generator=g)
+        w = torch.randn(27, c_in, c_out, generator=g)
+        got = compiled_kernels.gather_conv(x, starts, pairs, w, len(coords), mirror=True)
+        want = compiled_kernels.gather_conv(x, *flipped, w, len(coords))
+        assert torch.equal(got, want)
+
+
+def _reference_down_tables(coords):
+    """The down map's tables built with PyTorch ops from :func:`parent_sites`."""
+    coarse, parent, k = parent_sites(coords)
+    n = len(coords)
+    rows = torch.arange(n, dtype=torch.int32)
+    table = torch.full((len(coarse), 8), -1, dtype=torch.int32)
+    table[parent, k] = rows
+    table_t = torch.full((n, 8), -1, dtype=torch.int32)
+    table_t[rows.long(), k] = parent.to(torch.int32)
+    return coarse, table, table_t
+
+
+def _edge_coords():
+    """Sites at both ends of every key field, odd and even, in the first and the largest batch
+    index (parents at the field limits, batches sharing spatial parents)."""
+    top = MAX_COORD
+    xyz = [(0, 0, 0), (1, 1, 1), (0, 1, 0), (top, top, top), (top - 1, top, top - 1),
+           (top, 0, top), (2, 3, 4), (3, 3, 4)]  # fmt: skip
+    return torch.tensor([(b, *p) for b in (0, 1, MAX_BATCH) for p in xyz], dtype=torch.int64)
+
+
+@pytest.mark.parametrize("case", ["batches", "shuffled", "sorted", "edges", "one", "empty"])
+def test_down_tables_equal_the_pytorch_construction(compiled_kernels, case):
+    g = torch.Generator().manual_seed(10)
+    coords = {
+        "batches": lambda: random_coords([400, 0, 3, 250], GRID, g, shuffle=False),
+        "shuffled": lambda: random_coords([400, 0, 3, 250], GRID, g),
+        "sorted": lambda: (c := random_coords([900, 700], 24, g))[torch.argsort(pack_keys(c))],
+        "edges": _edge_coords,
+        "one": lambda: torch.tensor([[2, 5, 0, 7]]),
+        "empty": lambda: torch.zeros((0, 4), dtype=torch.int64),
+    }[case]()
+    coarse, nmap = down_neighbours(coords)
+    want_coarse, want_table, want_table_t = _reference_down_tables(coords)
+    assert torch.equal(coarse, want_coarse)
+    assert torch.equal(nmap.table, want_table)
+    assert torch.equal(nmap.transpose, want_table_t)
+    assert coarse.shape == (len(want_coarse), 4) and nmap.table.shape == (len(coarse), 8)
 
 
 def test_down_table_and_its_transpose_list_each_fine_row_once(compiled_kernels):
