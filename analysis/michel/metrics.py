@@ -82,6 +82,7 @@ def michel_metrics(
     entry = candidates["entry"][matched]
     n_pix = candidates["n_pix"][matched].astype(np.float64)
     n_good = candidates["n_pix_true"][matched].astype(np.float64)
+    n_found = candidates["n_pix_in_matched"][matched].astype(np.float64)
     n_true_pix = candidates["n_pix_matched"][matched].astype(np.float64)
     mean, summed = "mean over matched candidates", "voxel-summed ratio"
 
@@ -99,7 +100,7 @@ def michel_metrics(
 
     with np.errstate(divide="ignore", invalid="ignore"):
         purity_each = n_good / n_pix
-        efficiency_each = n_good / n_true_pix
+        efficiency_each = n_found / n_true_pix
 
     def per_event(values: np.ndarray) -> np.ndarray:
         return np.bincount(entry, weights=values.astype(np.float64), minlength=n_events)
@@ -121,6 +122,7 @@ def michel_metrics(
             "true_clusters_attached_matched": n_att_matched,
             "candidate_voxels_matched": int(n_pix.sum()),
             "candidate_voxels_true_michel": int(n_good.sum()),
+            "candidate_voxels_in_matched_cluster": int(n_found.sum()),
             "matched_true_cluster_voxels": int(n_true_pix.sum()),
         },
         "id_purity": proportion(n_matched, n_cand),
@@ -129,5 +131,5 @@ def michel_metrics(
         "cluster_purity": ratio(per_event(purity_each), ones, mean),
         "cluster_efficiency": ratio(per_event(efficiency_each), ones, mean),
         "cluster_purity_voxels": ratio(per_event(n_good), per_event(n_pix), summed),
-        "cluster_efficiency_voxels": ratio(per_event(n_good), per_event(n_true_pix), summed),
+        "cluster_efficiency_voxels": ratio(per_event(n_found), per_event(n_true_pix), summed),
     }

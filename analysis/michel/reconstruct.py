@@ -87,6 +87,7 @@ CANDIDATE_COLUMNS: dict[str, type] = {
     "track_end": np.int32,
     "n_pix_grown": np.int32,
     "n_pix_true_grown": np.int32,
+    "n_pix_in_matched_grown": np.int32,
     "e_reco_raw_grown": np.float32,
 }
 
@@ -129,8 +130,9 @@ class MichelResult:
         attached), ``track_end`` the track
         end it shares with the event's other attached clusters
         (:func:`~analysis.michel.features.end_groups`, -1 when not attached);
-        ``n_pix_grown``, ``n_pix_true_grown`` and ``e_reco_raw_grown`` the voxel count,
-        truly-Michel voxel count and energy sum of the cluster grown by
+        ``n_pix_grown``, ``n_pix_true_grown``, ``n_pix_in_matched_grown`` and
+        ``e_reco_raw_grown`` the voxel count, truly-Michel voxel count, voxels in the matched
+        true cluster (matched as the ungrown cluster) and energy sum of the cluster grown by
         :attr:`MichelConfig.grow_score` (equal to the ungrown ones without scores).
     true_clusters : dict of str to (T,) array
         One row per true Michel cluster, columns :data:`TRUE_COLUMNS`; ``matched`` means
@@ -366,6 +368,7 @@ def michel_event(
             cols["matched"][c] = True
             cols["true_cluster"][c] = t
             cols["n_pix_in_matched"][c] = int((true_cluster_of[voxel[rows]] == t).sum())
+            cols["n_pix_in_matched_grown"][c] = int((true_cluster_of[grown] == t).sum())
             cols["n_pix_matched"][c] = true_size[t]
             cols["e_true_ke"][c] = true_ke[t]
             cols["e_true_dep"][c] = true_dep[t]

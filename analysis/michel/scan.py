@@ -66,7 +66,7 @@ def scan_rows(
         keep = cands["candidate"]
         hit = keep & cands["matched"]
         found = trues["matched"]
-        eff = cands["n_pix_true"][hit] / np.maximum(cands["n_pix_matched"][hit], 1)
+        eff = cands["n_pix_in_matched"][hit] / np.maximum(cands["n_pix_matched"][hit], 1)
         rows.append(
             {
                 "selection": name,

@@ -92,6 +92,7 @@ ADDED = Selection(min_pix=10, no_straight=True, max_straight_cos=-0.99, one_per_
 GROWN = {
     "n_pix": "n_pix_grown",
     "n_pix_true": "n_pix_true_grown",
+    "n_pix_in_matched": "n_pix_in_matched_grown",
     "e_reco_raw": "e_reco_raw_grown",
     "e_reco": "e_reco_grown",
 }

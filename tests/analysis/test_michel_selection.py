@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from analysis.michel.features import end_groups, split_cosine
+from analysis.michel.metrics import michel_metrics
 from analysis.michel.reconstruct import michel_event
 from analysis.michel.selection import (
     ADDED,
@@ -205,3 +206,26 @@ def test_growth_takes_in_connected_voxels_scored_michel_enough(
     assert r["n_pix_true_grown"][0] == grown and r["e_reco_raw_grown"][0] == grown
     c, t = added_view(with_entry(r), {"entry": np.zeros(1, np.int64)}, Selection(min_pix=10))
     assert c["candidate"][0] and c["n_pix"][0] == grown and t["matched"][0]
+
+
+def test_grown_cluster_reaching_a_second_michel_electron_counts_only_its_match():
+    # the candidate (true Michel bar A, 40 voxels) grows through a predicted-shower bridge into
+    # a second true Michel electron B, 40 voxels: its efficiency is that of A alone (1), not
+    # of every truly-Michel voxel it took in (80 / 40)
+    shower = int(Label.SHOWER)
+    coords, pred, truth, energy = event(
+        (box((10, 59), (50, 51), (50, 51)), MIP, MIP),
+        (box((60, 61), (52, 61), (50, 51)), MICHEL, MICHEL),
+        (box((60, 61), (62, 66), (50, 51)), shower, shower),
+        (box((60, 61), (67, 76), (50, 51)), MICHEL, shower),
+    )
+    score = np.where(pred == MICHEL, 0.9, 0.5).astype(np.float32)
+    score[:200] = 0.0
+    r = michel_event(coords, pred, truth, energy, score=score).candidates
+    assert r["n_pix_grown"][0] == 100 and r["n_pix_true_grown"][0] == 80
+    assert r["n_pix_in_matched_grown"][0] == 40 and r["n_pix_matched"][0] == 40
+    trues = {"entry": np.zeros(2, np.int64), "matched": np.zeros(2, bool)}
+    c, t = added_view(with_entry(r), trues, Selection(min_pix=10))
+    m = michel_metrics(c, {**t, "attached": np.ones(2, bool)}, 1, n_bootstrap=10, seed=0)
+    assert m["cluster_efficiency"]["value"] == pytest.approx(1.0)
+    assert m["cluster_purity"]["value"] == pytest.approx(0.8)
