@@ -208,12 +208,12 @@ def test_growth_takes_in_connected_voxels_scored_michel_enough(
     assert c["candidate"][0] and c["n_pix"][0] == grown and t["matched"][0]
 
 
-def test_grown_cluster_reaching_a_second_michel_electron_counts_only_its_match():
+def test_grown_cluster_reaching_a_second_michel_electron_counts_only_its_match(event_of_pieces):
     # the candidate (true Michel bar A, 40 voxels) grows through a predicted-shower bridge into
     # a second true Michel electron B, 40 voxels: its efficiency is that of A alone (1), not
     # of every truly-Michel voxel it took in (80 / 40)
     shower = int(Label.SHOWER)
-    coords, pred, truth, energy = event(
+    coords, pred, truth, energy = event_of_pieces(
         (box((10, 59), (50, 51), (50, 51)), MIP, MIP),
         (box((60, 61), (52, 61), (50, 51)), MICHEL, MICHEL),
         (box((60, 61), (62, 66), (50, 51)), shower, shower),
