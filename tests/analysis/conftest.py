@@ -39,3 +39,19 @@ def _line_event(number: int, label: Sequence[int], relabel: Sequence[int]) -> Ev
 def line_event() -> Callable[[int, Sequence[int], Sequence[int]], Event]:
     """Factory: ``line_event(number, label, relabel)`` builds an event with the given labels."""
     return _line_event
+
+
+def _event_of_pieces(*pieces: tuple[np.ndarray, int, int]) -> tuple[np.ndarray, ...]:
+    """Concatenate (coords, true label, predicted label) pieces into one event."""
+    coords = np.concatenate([p[0] for p in pieces])
+    truth = np.concatenate([np.full(len(p[0]), p[1], np.int8) for p in pieces])
+    pred = np.concatenate([np.full(len(p[0]), p[2], np.int8) for p in pieces])
+    assert len(np.unique(coords, axis=0)) == len(coords), "pieces overlap"
+    return coords, pred, truth, np.ones(len(coords), np.float32)
+
+
+@pytest.fixture
+def event_of_pieces() -> Callable[..., tuple[np.ndarray, ...]]:
+    """Factory: ``event_of_pieces(*(coords, true label, predicted label))`` returns the
+    ``(coords, pred, truth, energy)`` of one event (energy 1 per voxel) for the Michel tests."""
+    return _event_of_pieces

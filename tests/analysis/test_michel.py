@@ -31,20 +31,11 @@ def michel_bar(x: int, y0: int, y1: int, z: int = 50) -> np.ndarray:
     return box((x, x + 1), (y0, y1), (z, z + 1))
 
 
-def event(*pieces: tuple[np.ndarray, int, int]) -> tuple[np.ndarray, ...]:
-    """Concatenate (coords, true label, predicted label) pieces into one event."""
-    coords = np.concatenate([p[0] for p in pieces])
-    truth = np.concatenate([np.full(len(p[0]), p[1], np.int8) for p in pieces])
-    pred = np.concatenate([np.full(len(p[0]), p[2], np.int8) for p in pieces])
-    assert len(np.unique(coords, axis=0)) == len(coords), "pieces overlap"
-    return coords, pred, truth, np.ones(len(coords), np.float32)
-
-
 MIP, MICHEL = int(Label.MIP), int(Label.MICHEL)
 
 
-def test_michel_at_track_end_is_a_matched_candidate():
-    coords, pred, truth, energy = event(
+def test_michel_at_track_end_is_a_matched_candidate(event_of_pieces):
+    coords, pred, truth, energy = event_of_pieces(
         (track(10, 59), MIP, MIP), (michel_bar(60, 52, 61), MICHEL, MICHEL)
     )
     r = michel_event(coords, pred, truth, energy)
@@ -56,8 +47,8 @@ def test_michel_at_track_end_is_a_matched_candidate():
     assert t["attached"][0] and t["matched"][0]
 
 
-def test_michel_touching_the_middle_of_a_track_is_not_at_the_end():
-    coords, pred, truth, energy = event(
+def test_michel_touching_the_middle_of_a_track_is_not_at_the_end(event_of_pieces):
+    coords, pred, truth, energy = event_of_pieces(
         (track(10, 59), MIP, MIP), (michel_bar(34, 52, 61), MICHEL, MICHEL)
     )
     c = michel_event(coords, pred, truth, energy).candidates
@@ -65,8 +56,8 @@ def test_michel_touching_the_middle_of_a_track_is_not_at_the_end():
     assert c["matched"][0]  # matched to its true cluster, but not a candidate
 
 
-def test_detached_blob_is_not_attached():
-    coords, pred, truth, energy = event(
+def test_detached_blob_is_not_attached(event_of_pieces):
+    coords, pred, truth, energy = event_of_pieces(
         (track(10, 59), MIP, MIP), (michel_bar(60, 70, 79), MICHEL, MICHEL)
     )
     r = michel_event(coords, pred, truth, energy)
@@ -74,8 +65,8 @@ def test_detached_blob_is_not_attached():
     assert not r.true_clusters["attached"][0] and not r.true_clusters["matched"][0]
 
 
-def test_two_michels_in_one_event():
-    coords, pred, truth, energy = event(
+def test_two_michels_in_one_event(event_of_pieces):
+    coords, pred, truth, energy = event_of_pieces(
         (track(10, 59), MIP, MIP),
         (michel_bar(60, 52, 61), MICHEL, MICHEL),
         (track(10, 59, y=100), MIP, MIP),
@@ -89,14 +80,14 @@ def test_two_michels_in_one_event():
     assert r.true_clusters["matched"].all()
 
 
-def test_event_without_michel():
-    coords, pred, truth, energy = event((track(10, 59), MIP, MIP))
+def test_event_without_michel(event_of_pieces):
+    coords, pred, truth, energy = event_of_pieces((track(10, 59), MIP, MIP))
     r = michel_event(coords, pred, truth, energy)
     assert len(r.candidates["n_pix"]) == 0 and len(r.true_clusters["n_pix"]) == 0
 
 
-def test_candidate_without_true_counterpart_is_unmatched():
-    coords, pred, truth, energy = event(
+def test_candidate_without_true_counterpart_is_unmatched(event_of_pieces):
+    coords, pred, truth, energy = event_of_pieces(
         (track(10, 59), MIP, MIP), (michel_bar(60, 52, 61), int(Label.DELTA), MICHEL)
     )
     r = michel_event(coords, pred, truth, energy)
@@ -107,12 +98,12 @@ def test_candidate_without_true_counterpart_is_unmatched():
     assert len(r.true_clusters["n_pix"]) == 0
 
 
-def test_short_track_whose_remainder_is_noise_is_at_the_end():
+def test_short_track_whose_remainder_is_noise_is_at_the_end(event_of_pieces):
     # Track x = 45..59 plus a 1-voxel tail x = 41..44: after removing the voxels within 15 of
     # the contact, only 3 tail voxels of the track cluster remain, all DBSCAN noise. The
     # original rule (exactly one cluster or nothing left) rejected this; the corrected one keeps it.
     tail = np.array([[x, 50, 50] for x in range(41, 45)], np.int32)
-    coords, pred, truth, energy = event(
+    coords, pred, truth, energy = event_of_pieces(
         (track(45, 59), MIP, MIP), (tail, MIP, MIP), (michel_bar(60, 52, 59), MICHEL, MICHEL)
     )
     r = michel_event(coords, pred, truth, energy)
@@ -144,21 +135,23 @@ def test_track_end_rule_counts_clusters_not_noise():
 
 
 @pytest.mark.parametrize(("gap", "touching"), [((2, 2, 0), True), ((2, 2, 1), False)])
-def test_epsilon_boundary(gap, touching):
+def test_epsilon_boundary(gap, touching, event_of_pieces):
     # Michel voxel offset from the track-end voxel (59, 51, 51) by exactly `gap`.
     start = np.array([59, 51, 51]) + gap
     bar = box((start[0], start[0] + 1), (start[1], start[1] + 9), (start[2], start[2] + 1))
-    coords, pred, truth, energy = event((track(10, 59), MIP, MIP), (bar, MICHEL, MICHEL))
+    coords, pred, truth, energy = event_of_pieces((track(10, 59), MIP, MIP), (bar, MICHEL, MICHEL))
     r = michel_event(coords, pred, truth, energy)
     assert bool(r.candidates["attached"][0]) is touching
     assert bool(r.true_clusters["attached"][0]) is touching
 
 
-def test_matching_uses_majority_and_epsilon():
+def test_matching_uses_majority_and_epsilon(event_of_pieces):
     # Candidate = 12 voxels of true cluster A's bar + 8 voxels predicted Michel but truly MIP;
     # every candidate voxel votes for A, so it is matched, purity 12/20, efficiency 12/40.
     true_bar = michel_bar(60, 52, 61)
-    coords, pred, truth, energy = event((track(10, 59), MIP, MIP), (true_bar, MICHEL, MIP))
+    coords, pred, truth, energy = event_of_pieces(
+        (track(10, 59), MIP, MIP), (true_bar, MICHEL, MIP)
+    )
     in_cand = np.flatnonzero((coords[:, 0] >= 60) & (coords[:, 1] <= 54))
     pred[in_cand] = MICHEL
     mip_cand = np.flatnonzero((coords[:, 0] >= 58) & (coords[:, 0] <= 59))

@@ -31,24 +31,15 @@ def box(x: tuple[int, int], y: tuple[int, int], z: tuple[int, int]) -> np.ndarra
     return grid.reshape(3, -1).T.astype(np.int32)
 
 
-def event(*pieces: tuple[np.ndarray, int, int]) -> tuple[np.ndarray, ...]:
-    """Concatenate (coords, true label, predicted label) pieces into one event."""
-    coords = np.concatenate([p[0] for p in pieces])
-    truth = np.concatenate([np.full(len(p[0]), p[1], np.int8) for p in pieces])
-    pred = np.concatenate([np.full(len(p[0]), p[2], np.int8) for p in pieces])
-    assert len(np.unique(coords, axis=0)) == len(coords), "pieces overlap"
-    return coords, pred, truth, np.ones(len(coords), np.float32)
-
-
 def with_entry(columns: dict[str, np.ndarray], entry: int = 0) -> dict[str, np.ndarray]:
     n = len(next(iter(columns.values())))
     return {**columns, "entry": np.full(n, entry, np.int64)}
 
 
-def test_mid_track_fake_is_refused_and_track_end_michel_kept():
+def test_mid_track_fake_is_refused_and_track_end_michel_kept(event_of_pieces):
     # muon 1: x 10..39, a Michel-predicted stretch x 40..44 (truly MIP), the muon goes on
     # x 45..79; muon 2 (y 80): a true Michel leaving its end sideways, along +y
-    coords, pred, truth, energy = event(
+    coords, pred, truth, energy = event_of_pieces(
         (box((10, 39), (50, 51), (50, 51)), MIP, MIP),
         (box((40, 44), (50, 51), (50, 51)), MIP, MICHEL),
         (box((45, 79), (50, 51), (50, 51)), MIP, MIP),
@@ -73,9 +64,9 @@ def test_mid_track_fake_is_refused_and_track_end_michel_kept():
         assert not kept[fake] and kept[true], selection
 
 
-def test_michel_continuing_its_track_straight_on_is_refused_only_by_no_straight():
+def test_michel_continuing_its_track_straight_on_is_refused_only_by_no_straight(event_of_pieces):
     # a stretch predicted Michel at the very end of a track, on its axis: no second track
-    coords, pred, truth, energy = event(
+    coords, pred, truth, energy = event_of_pieces(
         (box((10, 49), (50, 51), (50, 51)), MIP, MIP),
         (box((50, 59), (50, 51), (50, 51)), MIP, MICHEL),
     )
@@ -86,8 +77,8 @@ def test_michel_continuing_its_track_straight_on_is_refused_only_by_no_straight(
     assert not select(r, Selection(no_straight=True, max_straight_cos=-0.9))[0]
 
 
-def test_track_extent_is_the_reach_of_the_track_beyond_the_contact():
-    coords, pred, truth, energy = event(
+def test_track_extent_is_the_reach_of_the_track_beyond_the_contact(event_of_pieces):
+    coords, pred, truth, energy = event_of_pieces(
         (box((10, 59), (50, 51), (50, 51)), MIP, MIP),
         (box((60, 61), (52, 61), (50, 51)), MICHEL, MICHEL),
     )
@@ -194,11 +185,13 @@ def test_true_matched_maps_event_clusters_to_rows():
 
 
 @pytest.mark.parametrize("shower_score, grown", [(0.2, 60), (0.19, 40)])
-def test_growth_takes_in_connected_voxels_scored_michel_enough(shower_score, grown):
+def test_growth_takes_in_connected_voxels_scored_michel_enough(
+    shower_score, grown, event_of_pieces
+):
     # a true Michel bar of 60 voxels along +y; its far third is predicted shower with a
     # Michel score at (or just below) the growth threshold 0.2
     shower = int(Label.SHOWER)
-    coords, pred, truth, energy = event(
+    coords, pred, truth, energy = event_of_pieces(
         (box((10, 59), (50, 51), (50, 51)), MIP, MIP),
         (box((60, 61), (52, 61), (50, 51)), MICHEL, MICHEL),
         (box((60, 61), (62, 66), (50, 51)), MICHEL, shower),
@@ -215,12 +208,12 @@ def test_growth_takes_in_connected_voxels_scored_michel_enough(shower_score, gro
     assert c["candidate"][0] and c["n_pix"][0] == grown and t["matched"][0]
 
 
-def test_grown_cluster_reaching_a_second_michel_electron_counts_only_its_match():
+def test_grown_cluster_reaching_a_second_michel_electron_counts_only_its_match(event_of_pieces):
     # the candidate (true Michel bar A, 40 voxels) grows through a predicted-shower bridge into
     # a second true Michel electron B, 40 voxels: its efficiency is that of A alone (1), not
     # of every truly-Michel voxel it took in (80 / 40)
     shower = int(Label.SHOWER)
-    coords, pred, truth, energy = event(
+    coords, pred, truth, energy = event_of_pieces(
         (box((10, 59), (50, 51), (50, 51)), MIP, MIP),
         (box((60, 61), (52, 61), (50, 51)), MICHEL, MICHEL),
         (box((60, 61), (62, 66), (50, 51)), shower, shower),

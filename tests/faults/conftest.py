@@ -1,16 +1,19 @@
 """Fault injection from the user's side: damaged inputs, and the commands that must refuse them.
 
 Helpers are fixtures (the suite runs with ``--import-mode=importlib``, so test modules cannot
-import each other). ``bad_file`` writes an event file column by column through uproot, so a test
-can drop, retype or corrupt any branch; ``cli`` runs a command in-process and ``cli_subprocess``
-as a user would, both returning exit status, stdout and stderr; ``assert_user_error`` states the
-contract every refusal must meet.
+import each other). ``write_columns`` writes an event file column by column through uproot, so a
+test can drop, retype or corrupt any branch; ``run_in_process`` runs a command in-process and
+``run_subprocess`` as a user would, both returning exit status, stdout and stderr;
+``assert_user_error`` states the contract every refusal must meet (``assert_refused`` runs a
+command in-process and checks it); the ``*_argv`` functions build the tests' command lines.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
+import json
 import os
 import re
 import subprocess
@@ -110,6 +113,14 @@ def assert_user_error(
     return line
 
 
+def assert_refused(
+    main: Callable[[list[str]], int], argv: list[str], path: Path | str | None, **expected
+) -> str:
+    """Run ``main(argv)`` in-process and check its refusal by :func:`assert_user_error`
+    (``expected``: its keyword arguments); return the error line."""
+    return assert_user_error(run_in_process(main, argv), path, **expected)
+
+
 def infer_argv(model: Path | str, events: Path | str, out: Path | str) -> list[str]:
     """The ``infer`` command line: ``events`` segmented by ``model`` into ``out``."""
     return ["infer", "--model", str(model), "--events", str(events), "--out", str(out)]
@@ -121,6 +132,59 @@ def simulate_argv(out: Path | str, *, events: int = 1, seed: int = 1, grid: int 
         "simulate",
         *("--events", str(events), "--seed", str(seed), "--grid", str(grid)),
         *("--out", str(out)),
+    ]
+
+
+def accuracy_argv(
+    events: Path | str,
+    predictions: Path | str,
+    out: Path | str,
+    *,
+    column: str | None = "k=v:relabel",
+    bootstrap: int = 0,
+) -> list[str]:
+    """The ``accuracy`` command line: ``predictions`` (as variant ``v``) of ``events`` scored
+    against the column ``column`` (None: no ``--column``) into ``out``."""
+    return [
+        *("accuracy", "--events", str(events), "--predictions", f"v={predictions}"),
+        *(("--column", column) if column is not None else ()),
+        *("--bootstrap", str(bootstrap), "--out", str(out)),
+    ]
+
+
+def michel_argv(
+    events: Path | str, out: Path | str, *, predictions: Path | str | None = None
+) -> list[str]:
+    """The ``michel`` command line: Michel clusters of ``events`` into ``out``, from
+    ``predictions`` or, when None, from the true labels (``--truth``)."""
+    source = ("--predictions", str(predictions)) if predictions is not None else ("--truth",)
+    return ["michel", "--events", str(events), *source, "--out", str(out)]
+
+
+def train_argv(
+    train: Path | str,
+    val: Path | str,
+    workdir: Path | str,
+    *,
+    model: dict | None,
+    options: dict | None = None,
+    labels: str = "relabel",
+    seed: int | None = None,
+    threads: int | None = None,
+) -> list[str]:
+    """The ``train`` command line: on ``train``, validated on ``val``, into ``workdir``.
+
+    ``model`` and ``options`` are given as JSON; None leaves out that argument, as it leaves
+    out ``--seed`` and ``--threads`` (the ``faults`` fixture defaults ``model`` to the tiny
+    network).
+    """
+    return [
+        *("train", "--train", str(train), "--val", str(val), "--labels", labels),
+        *(("--seed", str(seed)) if seed is not None else ()),
+        *(("--threads", str(threads)) if threads is not None else ()),
+        *(("--model", json.dumps(model)) if model is not None else ()),
+        *(("--options", json.dumps(options)) if options is not None else ()),
+        *("--workdir", str(workdir)),
     ]
 
 
@@ -234,9 +298,13 @@ def faults(tiny_models):
         run_in_process=run_in_process,
         run_subprocess=run_subprocess,
         assert_user_error=assert_user_error,
+        assert_refused=assert_refused,
         leftovers=leftovers,
         infer_argv=infer_argv,
         simulate_argv=simulate_argv,
+        accuracy_argv=accuracy_argv,
+        michel_argv=michel_argv,
+        train_argv=functools.partial(train_argv, model=tiny_models.config),
         event_columns=event_columns,
         write_columns=write_columns,
         content_sha256=content_sha256,

@@ -8,7 +8,6 @@ entry index is never mistaken for an event number); ``display`` draws that entry
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -278,18 +277,16 @@ def _predictions_for(events: list, path: Path) -> Path:
     return path
 
 
-def _commands(bad: Path, out: Path, model: Path, preds: Path) -> dict[str, tuple]:
+def _commands(faults, bad: Path, out: Path, model: Path, preds: Path) -> dict[str, tuple]:
     """command → (main, argv, outputs that must not exist, stream of the message)."""
-    options = json.dumps(
-        {
-            "iterations": 2,
-            "batch_size": 2,
-            "validate_every": 2,
-            "checkpoint_every": 2,
-            "log_every": 1,
-            "val_events": 2,
-        }
-    )
+    options = {
+        "iterations": 2,
+        "batch_size": 2,
+        "validate_every": 2,
+        "checkpoint_every": 2,
+        "log_every": 1,
+        "val_events": 2,
+    }
     return {
         "validate": (lartpc_main, ["validate", str(bad)], [], "stdout"),
         "display": (
@@ -300,33 +297,19 @@ def _commands(bad: Path, out: Path, model: Path, preds: Path) -> dict[str, tuple
         ),
         "infer": (
             lartpc_main,
-            ["infer", "--model", str(model), "--events", str(bad), "--out", str(out / "p.root")],
+            faults.infer_argv(model, bad, out / "p.root"),
             [out / "p.root"],
             "stderr",
         ),
         "train": (
             lartpc_main,
-            [
-                "train",
-                "--train",
-                str(bad),
-                "--val",
-                str(bad),
-                "--labels",
-                "relabel",
-                "--model",
-                json.dumps({"filters": 4, "depth": 2, "reps": 1}),
-                "--options",
-                options,
-                "--workdir",
-                str(out / "w"),
-            ],
+            faults.train_argv(bad, bad, out / "w", options=options),
             [out / "w" / "model.pt", out / "w" / "log.csv", out / "w" / "checkpoints" / "last.pt"],
             "stderr",
         ),
         "michel": (
             analysis_main,
-            ["michel", "--events", str(bad), "--truth", "--out", str(out / "m")],
+            faults.michel_argv(bad, out / "m"),
             [out / "m"],
             "stderr",
         ),
@@ -338,19 +321,7 @@ def _commands(bad: Path, out: Path, model: Path, preds: Path) -> dict[str, tuple
         ),
         "accuracy": (
             analysis_main,
-            [
-                "accuracy",
-                "--events",
-                str(bad),
-                "--predictions",
-                f"v={preds}",
-                "--column",
-                "k=v:relabel",
-                "--bootstrap",
-                "0",
-                "--out",
-                str(out / "a"),
-            ],
+            faults.accuracy_argv(bad, preds, out / "a"),
             [out / "a.csv", out / "a.json"],
             "stderr",
         ),
@@ -366,7 +337,9 @@ def test_damaged_event_file_is_refused(fault, command, good_events, tmp_path, fa
     bad = tmp_path / "bad.root"
     fault.make(faults.event_columns(good_events), bad, faults)
     out = tmp_path / "out"
-    main, argv, outputs, stream = _commands(bad, out, shared["model"], shared["preds"])[command]
+    main, argv, outputs, stream = _commands(faults, bad, out, shared["model"], shared["preds"])[
+        command
+    ]
     outcome = faults.run_in_process(main, argv)
     faults.assert_user_error(
         outcome, bad, event=fault.event, field=fault.field, words=fault.words, stream=stream
@@ -386,7 +359,7 @@ def test_event_without_voxels_is_valid(command, good_events, tmp_path, faults, s
     write_events(path, good_events, FileMeta(grid=GRID))
     out = tmp_path / "out"
     preds = _predictions_for(good_events, tmp_path / "preds.root")
-    main, argv, outputs, _ = _commands(path, out, shared["model"], preds)[command]
+    main, argv, outputs, _ = _commands(faults, path, out, shared["model"], preds)[command]
     outcome = faults.run_in_process(main, argv)
     assert outcome.status == 0, outcome
     assert "error" not in outcome.stderr

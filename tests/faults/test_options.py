@@ -6,8 +6,6 @@ options given as JSON (the config's ``train`` section) by :class:`TrainOptions`.
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from analysis.cli import main as analysis_main
@@ -71,21 +69,10 @@ def test_bad_command_line_value(case, toy_file, tiny_model, tmp_path, faults):
 
 def test_bad_bootstrap_count(toy_file, tmp_path, faults):
     events = toy_file("events.root", 2)
-    outcome = faults.run_in_process(
-        analysis_main,
-        [
-            "accuracy",
-            "--events",
-            str(events),
-            "--predictions",
-            f"v={events}",
-            "--bootstrap",
-            "-1",
-            "--out",
-            str(tmp_path / "a"),
-        ],
+    argv = faults.accuracy_argv(events, events, tmp_path / "a", column=None, bootstrap=-1)
+    faults.assert_refused(
+        analysis_main, argv, None, words="argument --bootstrap: must be 0 or more"
     )
-    faults.assert_user_error(outcome, None, words="argument --bootstrap: must be 0 or more")
 
 
 #: training option → (value, words of the message)
@@ -108,23 +95,6 @@ def test_bad_training_option(case, toy_file, tmp_path, faults):
     key, value, words = TRAIN_OPTION_CASES[case]
     events = toy_file("events.root", 2)
     work = tmp_path / "work"
-    outcome = faults.run_in_process(
-        lartpc_main,
-        [
-            "train",
-            "--train",
-            str(events),
-            "--val",
-            str(events),
-            "--labels",
-            "relabel",
-            "--model",
-            json.dumps(faults.TINY_MODEL),
-            "--options",
-            json.dumps({"iterations": 2, key: value}),
-            "--workdir",
-            str(work),
-        ],
-    )
-    faults.assert_user_error(outcome, None, words=words)
+    argv = faults.train_argv(events, events, work, options={"iterations": 2, key: value})
+    faults.assert_refused(lartpc_main, argv, None, words=words)
     assert not work.exists(), "a refused training wrote something"

@@ -45,41 +45,34 @@ def test_infer_refuses_to_write_over_its_events(spelling, events, tiny_model, mo
     monkeypatch.chdir(events.parent)
     original = events.read_bytes()
     out = _spellings(events)[spelling]
-    outcome = faults.run_in_process(
+    faults.assert_refused(
         lartpc_main,
         faults.infer_argv(tiny_model, events.name, out),
+        Path(out),
+        words=r"is the input .*same file.*--out",
     )
-    faults.assert_user_error(outcome, Path(out), words=r"is the input .*same file.*--out")
     assert events.read_bytes() == original, "the event file was overwritten"
     assert faults.leftovers(events.parent) == []
 
 
 def test_infer_refuses_to_write_over_its_model(events, tiny_model, faults):
     original = tiny_model.read_bytes()
-    outcome = faults.run_in_process(
-        lartpc_main,
-        faults.infer_argv(tiny_model, events, tiny_model),
-    )
-    faults.assert_user_error(outcome, tiny_model, words="is the input")
+    argv = faults.infer_argv(tiny_model, events, tiny_model)
+    faults.assert_refused(lartpc_main, argv, tiny_model, words="is the input")
     assert tiny_model.read_bytes() == original
 
 
 def test_display_refuses_to_write_over_its_event_file(events, faults):
     original = events.read_bytes()
-    outcome = faults.run_in_process(
-        lartpc_main, ["display", str(events), "--event", "0", "--out", str(events)]
-    )
-    faults.assert_user_error(outcome, events, words="is the input")
+    argv = ["display", str(events), "--event", "0", "--out", str(events)]
+    faults.assert_refused(lartpc_main, argv, events, words="is the input")
     assert events.read_bytes() == original
 
 
 def test_michel_calibration_refuses_to_write_over_its_events(events, faults):
     original = events.read_bytes()
-    outcome = faults.run_in_process(
-        analysis_main,
-        ["michel-calibration", "--events", str(events), "--out", f"./{os.path.relpath(events)}"],
-    )
-    faults.assert_user_error(outcome, None, words="is the input .*--out")
+    argv = ["michel-calibration", "--events", str(events), "--out", f"./{os.path.relpath(events)}"]
+    faults.assert_refused(analysis_main, argv, None, words="is the input .*--out")
     assert events.read_bytes() == original
 
 
@@ -106,51 +99,36 @@ def test_output_path_that_is_a_directory(tmp_path, faults):
     folder = tmp_path / "out.root"
     folder.mkdir()
     (folder / "keep.txt").write_text("mine")
-    outcome = faults.run_in_process(
-        lartpc_main,
-        faults.simulate_argv(folder),
-    )
-    faults.assert_user_error(outcome, folder, words="is a directory")
+    faults.assert_refused(lartpc_main, faults.simulate_argv(folder), folder, words="is a directory")
     assert [p.name for p in folder.iterdir()] == ["keep.txt"]
 
 
 def test_output_under_a_file_is_refused_before_running(events, tiny_model, faults):
     out = events / "preds.root"
-    outcome = faults.run_in_process(
-        lartpc_main,
-        faults.infer_argv(tiny_model, events, out),
-    )
-    faults.assert_user_error(outcome, out, words="is a file, not a directory")
+    argv = faults.infer_argv(tiny_model, events, out)
+    faults.assert_refused(lartpc_main, argv, out, words="is a file, not a directory")
+
+
+def _reading_missing(faults, missing: Path, model: Path, events: Path, out: Path) -> dict:
+    """case → command line reading the file ``missing``, which does not exist."""
+    return {
+        "infer-events": faults.infer_argv(model, missing, out),
+        "infer-model": faults.infer_argv(missing, events, out),
+        "validate": ["validate", str(missing)],
+        "display": ["display", str(missing), "--event", "0", "--out", f"{out}.png"],
+        "train": faults.train_argv(missing, events, out, labels="label", model=None),
+        "import-larcv": ["import-larcv", str(missing), "--out", f"{out}.root"],
+    }
 
 
 @pytest.mark.parametrize(
-    "argv",
-    [
-        ["infer", "--model", "{model}", "--events", "{missing}", "--out", "{out}"],
-        ["infer", "--model", "{missing}", "--events", "{events}", "--out", "{out}"],
-        ["validate", "{missing}"],
-        ["display", "{missing}", "--event", "0", "--out", "{out}.png"],
-        [
-            "train",
-            "--train",
-            "{missing}",
-            "--val",
-            "{events}",
-            "--labels",
-            "label",
-            "--workdir",
-            "{out}",
-        ],
-        ["import-larcv", "{missing}", "--out", "{out}.root"],
-    ],
-    ids=["infer-events", "infer-model", "validate", "display", "train", "import-larcv"],
+    "case", ["infer-events", "infer-model", "validate", "display", "train", "import-larcv"]
 )
-def test_missing_input_is_named(argv, events, tiny_model, tmp_path, faults):
+def test_missing_input_is_named(case, events, tiny_model, tmp_path, faults):
     missing = tmp_path / "no_such_file.root"
-    values = {"model": tiny_model, "missing": missing, "events": events, "out": tmp_path / "o"}
-    outcome = faults.run_in_process(lartpc_main, [a.format(**values) for a in argv])
-    stream = "stdout" if argv[0] == "validate" else "stderr"
-    faults.assert_user_error(outcome, missing, words="no such", stream=stream)
+    argv = _reading_missing(faults, missing, tiny_model, events, tmp_path / "o")[case]
+    stream = "stdout" if case == "validate" else "stderr"
+    faults.assert_refused(lartpc_main, argv, missing, words="no such", stream=stream)
 
 
 def _read_only_run(folder: Path, argv: list[str], faults) -> subprocess.CompletedProcess:
@@ -220,24 +198,12 @@ def _limited(limit_bytes: int):
 def test_full_disk_is_one_line_and_leaves_nothing(command, events, tiny_model, tmp_path, faults):
     """A write failing with EFBIG (the file-size limit) is reported as the disk being full is."""
     out = tmp_path / "out"
+    options = {"iterations": 2, "batch_size": 1, "checkpoint_every": 1, "val_events": 1}
     argv = {
-        "simulate": ["simulate", "--events", "6", "--seed", "1", "--grid", "64"],
-        "infer": ["infer", "--model", str(tiny_model), "--events", str(events)],
-        "train": [
-            "train",
-            "--train",
-            str(events),
-            "--val",
-            str(events),
-            "--labels",
-            "relabel",
-            "--model",
-            '{"filters": 4, "depth": 2, "reps": 1}',
-            "--options",
-            '{"iterations": 2, "batch_size": 1, "checkpoint_every": 1, "val_events": 1}',
-        ],
+        "simulate": faults.simulate_argv(out / "x.root", events=6, grid=64),
+        "infer": faults.infer_argv(tiny_model, events, out / "x.root"),
+        "train": faults.train_argv(events, events, out, options=options),
     }[command]
-    argv += ["--workdir", str(out)] if command == "train" else ["--out", str(out / "x.root")]
     out.mkdir()
     env = {**os.environ, "PYTHONPATH": str(faults.REPO), "OMP_NUM_THREADS": "1"}
     done = subprocess.run(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -13,16 +12,14 @@ from lartpc_seg.cli import main as lartpc_main
 from lartpc_seg.io.events import EventFile, FileMeta
 from lartpc_seg.io.predictions import Prediction, write_predictions
 
-OPTIONS = json.dumps(
-    {
-        "iterations": 4,
-        "batch_size": 2,
-        "validate_every": 2,
-        "checkpoint_every": 2,
-        "log_every": 1,
-        "val_events": 2,
-    }
-)
+OPTIONS = {
+    "iterations": 4,
+    "batch_size": 2,
+    "validate_every": 2,
+    "checkpoint_every": 2,
+    "log_every": 1,
+    "val_events": 2,
+}
 
 
 def _write_predictions(path: Path, numbers: list[int], counts: list[int]) -> Path:
@@ -67,28 +64,8 @@ def test_predictions_of_another_event_file_are_refused(case, command, events, tm
     preds = _write_predictions(tmp_path / "preds.root", got_numbers, got_counts)
     out = tmp_path / "out"
     argv = {
-        "accuracy": [
-            "accuracy",
-            "--events",
-            str(path),
-            "--predictions",
-            f"v={preds}",
-            "--column",
-            "k=v:relabel",
-            "--bootstrap",
-            "0",
-            "--out",
-            str(out / "a"),
-        ],
-        "michel": [
-            "michel",
-            "--events",
-            str(path),
-            "--predictions",
-            str(preds),
-            "--out",
-            str(out / "m"),
-        ],
+        "accuracy": faults.accuracy_argv(path, preds, out / "a"),
+        "michel": faults.michel_argv(path, out / "m", predictions=preds),
     }[command]
     outcome = faults.run_in_process(analysis_main, argv)
     faults.assert_user_error(outcome, preds, event=event, field=field, words=words)
@@ -111,11 +88,8 @@ def test_corrupt_model_is_refused_by_infer(kind, toy_file, tiny_model, tmp_path,
     events = toy_file("events.root", 2)
     tiny_model.write_bytes(_corruptions(tiny_model)[kind])
     out = tmp_path / "preds.root"
-    outcome = faults.run_in_process(
-        lartpc_main,
-        faults.infer_argv(tiny_model, events, out),
-    )
-    faults.assert_user_error(outcome, tiny_model, words="corrupt|not a .*checkpoint")
+    argv = faults.infer_argv(tiny_model, events, out)
+    faults.assert_refused(lartpc_main, argv, tiny_model, words="corrupt|not a .*checkpoint")
     assert not out.exists()
     assert faults.leftovers(tmp_path) == []
 
@@ -131,25 +105,8 @@ def test_corrupt_checkpoint_is_refused_never_restarted(
     checkpoint.parent.mkdir(parents=True)
     damaged = _corruptions(tiny_model)[kind]
     checkpoint.write_bytes(damaged)
-    outcome = faults.run_in_process(
-        lartpc_main,
-        [
-            "train",
-            "--train",
-            str(events),
-            "--val",
-            str(events),
-            "--labels",
-            "relabel",
-            "--model",
-            json.dumps(faults.TINY_MODEL),
-            "--options",
-            OPTIONS,
-            "--workdir",
-            str(workdir),
-        ],
-    )
-    faults.assert_user_error(outcome, checkpoint, words="corrupt|not a .*checkpoint")
+    argv = faults.train_argv(events, events, workdir, options=OPTIONS)
+    faults.assert_refused(lartpc_main, argv, checkpoint, words="corrupt|not a .*checkpoint")
     assert checkpoint.read_bytes() == damaged, "the damaged checkpoint was overwritten"
     assert not (workdir / "model.pt").exists()
     assert sorted(p.name for p in workdir.rglob("*")) == ["checkpoints", "last.pt"]
@@ -189,44 +146,26 @@ def test_predictions_of_other_events_with_the_same_counts_are_refused(
     """Same event numbers, same voxel counts, other contents: the recorded digest tells."""
     original = toy_file("events.root", 4, seed=3)
     preds = tmp_path / "preds.root"
-    done = faults.run_in_process(
-        lartpc_main,
-        faults.infer_argv(tiny_model, original, preds),
-    )
+    done = faults.run_in_process(lartpc_main, faults.infer_argv(tiny_model, original, preds))
     assert done.status == 0, done.stderr
     events = _rewritten(original, tmp_path / "events_now.root", SAME_COUNT[case])
     with EventFile(events) as now, EventFile(original) as then:
         assert [len(e) for e in now.read()] == [len(e) for e in then.read()]
     out = tmp_path / "out"
     argv = {
-        "accuracy": [
-            "accuracy",
-            "--predictions",
-            f"v={preds}",
-            "--column",
-            "k=v:relabel",
-            "--bootstrap",
-            "0",
-            "--out",
-            str(out / "a"),
-        ],
+        "accuracy": faults.accuracy_argv(events, preds, out / "a"),
         "accuracy-by-energy": [
-            "accuracy-by-energy",
-            "--class",
-            "michel",
-            "--predictions",
-            f"v={preds}",
-            "--column",
-            "k=v:relabel",
-            "--out",
-            str(out / "e"),
+            *("accuracy-by-energy", "--events", str(events), "--class", "michel"),
+            *("--predictions", f"v={preds}", "--column", "k=v:relabel", "--out", str(out / "e")),
         ],
-        "michel": ["michel", "--predictions", str(preds), "--out", str(out / "m")],
+        "michel": faults.michel_argv(events, out / "m", predictions=preds),
     }[command]
-    argv[1:1] = ["--events", str(events)]
-    outcome = faults.run_in_process(analysis_main, argv)
-    faults.assert_user_error(
-        outcome, preds, field="events_sha256", words=f"made from other contents than {events}"
+    faults.assert_refused(
+        analysis_main,
+        argv,
+        preds,
+        field="events_sha256",
+        words=f"made from other contents than {events}",
     )
     assert not out.exists() or not any(out.rglob("*")), f"{command} left output behind"
 
@@ -235,28 +174,10 @@ def test_predictions_of_the_same_events_still_pass(toy_file, tiny_model, tmp_pat
     """The digest check refuses only mismatches: the file the predictions were made from passes."""
     events = toy_file("events.root", 4, seed=3)
     preds = tmp_path / "preds.root"
-    assert (
-        faults.run_in_process(
-            lartpc_main,
-            faults.infer_argv(tiny_model, events, preds),
-        ).status
-        == 0
-    )
+    done = faults.run_in_process(lartpc_main, faults.infer_argv(tiny_model, events, preds))
+    assert done.status == 0, done.stderr
     outcome = faults.run_in_process(
-        analysis_main,
-        [
-            "accuracy",
-            "--events",
-            str(events),
-            "--predictions",
-            f"v={preds}",
-            "--column",
-            "k=v:relabel",
-            "--bootstrap",
-            "0",
-            "--out",
-            str(tmp_path / "a"),
-        ],
+        analysis_main, faults.accuracy_argv(events, preds, tmp_path / "a")
     )
     assert outcome.status == 0, outcome.stderr
     assert (tmp_path / "a.json").exists()

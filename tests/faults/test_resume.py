@@ -7,7 +7,6 @@ path resumes. Models without their configuration, or of another size, are refuse
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -20,26 +19,8 @@ OPTIONS = {"iterations": 4, "batch_size": 2, "checkpoint_every": 2, "log_every":
 
 
 def _train(faults, train: str, val: str, workdir: Path, **options) -> object:
-    return faults.run_in_process(
-        lartpc_main,
-        [
-            "train",
-            "--train",
-            train,
-            "--val",
-            val,
-            "--labels",
-            "relabel",
-            "--seed",
-            "1",
-            "--model",
-            json.dumps(faults.TINY_MODEL),
-            "--options",
-            json.dumps({**OPTIONS, **options}),
-            "--workdir",
-            str(workdir),
-        ],
-    )
+    argv = faults.train_argv(train, val, workdir, seed=1, options={**OPTIONS, **options})
+    return faults.run_in_process(lartpc_main, argv)
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -24,29 +23,12 @@ OPTIONS = {
 }
 
 
-def _train_argv(faults, train: Path, val: Path, workdir: Path) -> list[str]:
-    return [
-        faults.PYTHON,
-        "-m",
-        "lartpc_seg",
-        "train",
-        "--train",
-        str(train),
-        "--val",
-        str(val),
-        "--labels",
-        "relabel",
-        "--seed",
-        "3",
-        "--threads",
-        "1",
-        "--model",
-        json.dumps(faults.TINY_MODEL),
-        "--options",
-        json.dumps(OPTIONS),
-        "--workdir",
-        str(workdir),
-    ]
+def _train_argv(faults, train: Path, val: Path, workdir: Path, **options) -> list[str]:
+    """``python -m lartpc_seg train`` with ``OPTIONS`` updated by ``options``."""
+    train_argv = faults.train_argv(
+        train, val, workdir, seed=3, threads=1, options={**OPTIONS, **options}
+    )
+    return [faults.PYTHON, "-m", "lartpc_seg", *train_argv]
 
 
 def _env(faults) -> dict[str, str]:
@@ -163,9 +145,8 @@ def test_kill_during_a_checkpoint_write_resumes_from_the_previous_one(
     """SIGKILL lands while ``last.pt`` is being written: the previous checkpoint is intact, the
     rerun removes the half-written temporary and ends on the uninterrupted run's weights."""
     workdir = tmp_path / "work"
-    argv = _train_argv(faults, *data, workdir)
     # a checkpoint every step (not part of the trajectory): many writes to land in
-    argv[argv.index("--options") + 1] = json.dumps({**OPTIONS, "checkpoint_every": 1})
+    argv = _train_argv(faults, *data, workdir, checkpoint_every=1)
     process = subprocess.Popen(
         argv, env=_env(faults), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )

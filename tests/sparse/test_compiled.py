@@ -51,6 +51,10 @@ def _read(dense, coords):
     return dense.permute(0, 2, 3, 4, 1)[b, x, y, z]
 
 
+#: layer kind → kernel size and conv3d arguments of the dense convolution the layer equals
+DENSE_CONV = {"submanifold": (3, {"padding": 1}), "down": (2, {"stride": 2})}
+
+
 def _layer_and_reference(kind, c_in, c_out, coords, batch, g, dtype):
     """The layer, a function running it on features, and the dense reference function."""
     cls = {"submanifold": SubmanifoldConv3d, "down": DownConv3d, "up": UpConv3d}[kind]
@@ -58,31 +62,20 @@ def _layer_and_reference(kind, c_in, c_out, coords, batch, g, dtype):
     with torch.no_grad():
         layer.weight.normal_(generator=g)
     w = layer.weight
-    if kind == "submanifold":
-        return (
-            layer,
-            lambda f: layer(SparseTensor(f, coords)).features,
-            lambda f: _read(
-                F.conv3d(
-                    _dense(f, coords, batch, GRID),
-                    w.permute(2, 1, 0).reshape(c_out, c_in, 3, 3, 3),
-                    padding=1,
-                ),
-                coords,
-            ),
-        )
     coarse = down_map(coords)[0]
-    if kind == "down":
+    if kind in DENSE_CONV:
+        size, conv = DENSE_CONV[kind]
+        sites = coarse if kind == "down" else coords
         return (
             layer,
             lambda f: layer(SparseTensor(f, coords)).features,
             lambda f: _read(
                 F.conv3d(
                     _dense(f, coords, batch, GRID),
-                    w.permute(2, 1, 0).reshape(c_out, c_in, 2, 2, 2),
-                    stride=2,
+                    w.permute(2, 1, 0).reshape(c_out, c_in, size, size, size),
+                    **conv,
                 ),
-                coarse,
+                sites,
             ),
         )
 
