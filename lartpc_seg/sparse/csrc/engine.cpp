@@ -450,8 +450,14 @@ at::Tensor weight_grad(const at::Tensor& x, const at::Tensor& g, const at::Tenso
 // --------------------------------------------------------------------------------------------
 // Maps.
 
+// The packed key of kernel_map.pack_keys (its BITS): batch above three spatial fields of
+// kKeyBits bits, x highest and z lowest, each holding its coordinate + 1.
+constexpr int kKeyBits = 16;
+constexpr int64_t kKeyShiftX = 2 * kKeyBits, kKeyShiftY = kKeyBits;
+constexpr int64_t kKeyField = (int64_t{1} << kKeyBits) - 1;
+
 // Neighbour table of the 3x3x3 submanifold convolution from sorted, unique packed keys (see
-// kernel_map.pack_keys: x, y, z fields of 16 bits, z lowest). For each (dx, dy) column the
+// kernel_map.pack_keys, the kKeyBits fields above). For each (dx, dy) column the
 // neighbour keys key + delta(dx, dy, dz) of increasing keys increase too, so one pointer per
 // column walks the keys once (a merge); the three dz of a column are consecutive keys.
 //
@@ -477,7 +483,7 @@ at::Tensor submanifold_table(const at::Tensor& keys, const c10::optional<at::Ten
   parallel_ranges(n, 2048, [&](int64_t begin, int64_t end) {
     for (int c = 0; c < 9; ++c) {
       const int64_t dx = c / 3 - 1, dy = c % 3 - 1;
-      const int64_t delta = (dx << 32) + (dy << 16) - 1;
+      const int64_t delta = (dx << kKeyShiftX) + (dy << kKeyShiftY) - 1;
       int64_t p = std::lower_bound(kp, kp + n, kp[begin] + delta) - kp;
       for (int64_t i = begin; i < end; ++i) {
         const int64_t target = kp[i] + delta;
@@ -509,16 +515,15 @@ std::vector<at::Tensor> down_table(const at::Tensor& keys) {
   const int64_t n = keys.size(0);
   TORCH_CHECK(n < (int64_t{1} << 31), "down_table: at most 2^31 - 1 rows");
   const int64_t* kp = keys.data_ptr<int64_t>();
-  constexpr int64_t field = 0xffff;
   std::vector<int64_t> parent(n);
   std::vector<int32_t> offset(n);
   for (int64_t i = 0; i < n; ++i) {
     // the stored fields are coordinate + 1 (pack_keys): the parent's field is (f - 1) / 2 + 1
     const int64_t key = kp[i];
-    const int64_t x = ((key >> 32) & field) - 1, y = ((key >> 16) & field) - 1,
-                  z = (key & field) - 1;
-    parent[i] = (key & ~((int64_t{1} << 48) - 1)) | (((x >> 1) + 1) << 32) |
-                (((y >> 1) + 1) << 16) | ((z >> 1) + 1);
+    const int64_t x = ((key >> kKeyShiftX) & kKeyField) - 1,
+                  y = ((key >> kKeyShiftY) & kKeyField) - 1, z = (key & kKeyField) - 1;
+    parent[i] = (key & ~((int64_t{1} << (3 * kKeyBits)) - 1)) |
+                (((x >> 1) + 1) << kKeyShiftX) | (((y >> 1) + 1) << kKeyShiftY) | ((z >> 1) + 1);
     offset[i] = static_cast<int32_t>(((x & 1) << 2) | ((y & 1) << 1) | (z & 1));
   }
   int bits = 4;
