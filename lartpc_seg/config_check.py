@@ -186,6 +186,13 @@ def consistency_problem(config: Mapping) -> tuple[list[str], str] | None:
                 f"variant name {name!r} is not an identifier (letters, digits and _, not "
                 "starting with a digit): it names folders, rules and table columns",
             )
+    for name, spec in config["train"]["variants"].items():
+        if "class_weight_power" in spec and not spec.get("class_weights"):
+            return (
+                ["train", "variants", name, "class_weight_power"],
+                "is set but class_weights is false: the power applies to the class weights, "
+                "so set class_weights: true or remove it",
+            )
     train = config["train"]
     seeds = train.get("seeds", [])
     repeated = sorted({s for s in seeds if seeds.count(s) > 1})

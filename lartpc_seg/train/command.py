@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import os
 import time
 
@@ -50,6 +51,13 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="per-event class weights w_c = N / (K N_c) (docs/study.md §4)",
     )
+    parser.add_argument(
+        "--class-weight-power",
+        type=float,
+        default=1.0,
+        metavar="P",
+        help="with --class-weights, weights (N / (K N_c))^P: 1 the paper's, below 1 softer",
+    )
     parser.add_argument("--model", default="{}", help="JSON object: the config's model section")
     parser.add_argument(
         "--options", default="{}", help="JSON object: the config's train section without variants"
@@ -60,6 +68,15 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--workdir", required=True, help="gets model.pt, log.csv and checkpoints/ (resumed from)"
     )
+
+
+def _weighting(args: argparse.Namespace) -> str:
+    """How the loss weights classes, for the training log's first line."""
+    if not args.class_weights:
+        return ""
+    if args.class_weight_power == 1.0:
+        return ", class-weighted"
+    return f", class-weighted to the power {args.class_weight_power:g}"
 
 
 def _distributed() -> tuple[int, int, int]:
@@ -76,6 +93,12 @@ def run(args: argparse.Namespace) -> int:
         options = TrainOptions.from_dict(_json_object(args.options, "options"))
     except ValueError as err:
         raise InputError(None, str(err), field="model/options") from err
+    if not (math.isfinite(args.class_weight_power) and args.class_weight_power > 0):
+        raise InputError(
+            None,
+            f"must be a finite number > 0, got {args.class_weight_power}",
+            field="--class-weight-power",
+        )
     if args.threads:
         # the checkpoint records the options: they must hold the thread count actually used
         options = dataclasses.replace(options, threads=args.threads)
@@ -94,6 +117,7 @@ def run(args: argparse.Namespace) -> int:
             val_files=args.val,
             labels=args.labels,
             class_weights=args.class_weights,
+            class_weight_power=args.class_weight_power,
             model=model_cfg,
             options=options,
             seed=args.seed,
@@ -106,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
         if rank == 0:
             print(
                 f"training on {len(train)} events ({args.labels}"
-                f"{', class-weighted' if args.class_weights else ''}), validating on {len(val)}, "
+                f"{_weighting(args)}), validating on {len(val)}, "
                 f"device {device}, {threads} threads x {world} workers, "
                 f"global batch {trainer.global_batch}",
                 flush=True,

@@ -164,6 +164,7 @@ class Trainer:
             "options": asdict(self.setup.options),
             "labels": self.setup.labels,
             "class_weights": self.setup.class_weights,
+            "class_weight_power": self.setup.class_weight_power,
             "seed": self.setup.seed,
             "train_files": self.setup.train_digests,
             "train_digests": self.setup.data_digests(),
@@ -239,6 +240,7 @@ class Trainer:
             batch.coords[:, 0],
             batch.n_events,
             weighted=self.setup.class_weights,
+            weight_power=self.setup.class_weight_power,
             focal_gamma=opts.focal_gamma,
         )
         self.optimizer.zero_grad(set_to_none=True)
@@ -267,6 +269,7 @@ class Trainer:
                 batch.coords[:, 0],
                 batch.n_events,
                 weighted=self.setup.class_weights,
+                weight_power=self.setup.class_weight_power,
                 focal_gamma=self.setup.options.focal_gamma,
             )
             total_loss += float(loss) * batch.n_events

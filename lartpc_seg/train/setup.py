@@ -163,6 +163,18 @@ class TrainSetup:
     options: TrainOptions
     seed: int
     train_digests: dict[str, str] = field(default_factory=dict)
+    class_weight_power: float = 1.0
+
+    def __post_init__(self) -> None:
+        power = self.class_weight_power
+        if isinstance(power, bool) or not isinstance(power, (int, float)) or not power > 0:
+            raise ValueError(f"class_weight_power must be a number > 0, got {power!r}")
+        if not math.isfinite(power):
+            raise ValueError(f"class_weight_power must be finite, got {power!r}")
+
+    def _power(self) -> float | None:
+        """The class weights' exponent, None without class weights (where it changes nothing)."""
+        return float(self.class_weight_power) if self.class_weights else None
 
     def data_digests(self) -> list[str]:
         """The training files' digests in order: the data, however its paths are spelt."""
@@ -180,6 +192,7 @@ class TrainSetup:
             "training data": self.data_digests(),
             "labels": self.labels,
             "class_weights": self.class_weights,
+            "class_weight_power": self._power(),
             "model_config": asdict(self.model),
             "options": self.options.trajectory(),
             "seed": self.seed,
@@ -188,6 +201,9 @@ class TrainSetup:
             "training data": state.get("train_digests"),
             "labels": state.get("labels"),
             "class_weights": state.get("class_weights"),
+            "class_weight_power": (
+                state.get("class_weight_power", 1.0) if state.get("class_weights") else None
+            ),
             "model_config": state.get("model_config"),
             "options": _trajectory_of(state.get("options")),
             "seed": state.get("seed"),
@@ -207,6 +223,7 @@ class TrainSetup:
             "train": self.data_digests(),
             "labels": self.labels,
             "class_weights": self.class_weights,
+            "class_weight_power": self._power(),
             "model": asdict(self.model),
             "options": self.options.trajectory(),
             "seed": self.seed,

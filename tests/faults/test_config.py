@@ -57,6 +57,12 @@ def _variant(name: str):
     return change
 
 
+def _power_without_weights(config: dict) -> None:
+    config["train"]["variants"] = {
+        "relabeled": {"labels": "relabel", "class_weight_power": 0.5},
+    }
+
+
 def _seed(config: dict) -> None:
     config["seed"] = -3
 
@@ -139,6 +145,11 @@ CASES = {
         _variant("my variant"),
         "train.variants.my variant",
         r"'my variant' is not an identifier",
+    ),
+    "power-without-class-weights": (
+        _power_without_weights,
+        "train.variants.relabeled.class_weight_power",
+        r"is set but class_weights is false",
     ),
     "global-batch-not-shared": (
         _global_batch,

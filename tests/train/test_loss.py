@@ -29,6 +29,31 @@ def test_class_weights_single_class_event_is_unweighted():
     np.testing.assert_allclose(w.numpy(), np.ones(5))
 
 
+def test_class_weight_power_by_hand():
+    # The event of test_class_weights_by_hand: w_MIP = 0.75, w_MICHEL = 1.5, raised to 0.5.
+    labels = torch.tensor([1, 1, 1, 1, 4, 4])
+    event = torch.zeros(6, dtype=torch.long)
+    w = class_weights(labels, event, 1, torch.float64, power=0.5)
+    np.testing.assert_allclose(w.numpy(), [0.75**0.5] * 4 + [1.5**0.5] * 2, rtol=1e-15)
+    np.testing.assert_array_equal(class_weights(labels, event, 1, power=0.0).numpy(), np.ones(6))
+    with pytest.raises(ValueError, match="power must be >= 0, got -1"):
+        class_weights(labels, event, 1, power=-1.0)
+
+
+def test_weight_power_zero_is_the_unweighted_loss():
+    torch.manual_seed(2)
+    logits = torch.randn(9, 5, dtype=torch.float64)
+    labels = torch.tensor([1, 1, 1, 1, 4, 4, 0, 2, 2])
+    event = torch.tensor([0, 0, 0, 0, 0, 0, 1, 1, 1])
+    plain = segmentation_loss(logits, labels, event, 2)
+    zero = segmentation_loss(logits, labels, event, 2, weighted=True, weight_power=0.0)
+    full = segmentation_loss(logits, labels, event, 2, weighted=True)
+    half = segmentation_loss(logits, labels, event, 2, weighted=True, weight_power=0.5)
+    assert float(zero) == float(plain)
+    # The rare class's voxels gain weight: the softened loss lies between the two.
+    assert min(float(plain), float(full)) < float(half) < max(float(plain), float(full))
+
+
 def test_unweighted_loss_is_mean_of_event_means():
     torch.manual_seed(0)
     logits = torch.randn(7, 5, dtype=torch.float64)

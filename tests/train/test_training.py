@@ -20,7 +20,7 @@ from lartpc_seg.train.setup import TrainOptions, TrainSetup, digest_files
 TINY = UResNetConfig(filters=4, depth=2, reps=1)
 
 
-def _setup(train, val, iterations, **options):
+def _setup(train, val, iterations, *, class_weights=False, class_weight_power=1.0, **options):
     opts = TrainOptions(
         iterations=iterations,
         batch_size=2,
@@ -33,7 +33,8 @@ def _setup(train, val, iterations, **options):
         train_files=[str(train)],
         val_files=[str(val)],
         labels="relabel",
-        class_weights=False,
+        class_weights=class_weights,
+        class_weight_power=class_weight_power,
         model=TINY,
         options=opts,
         seed=11,
@@ -163,6 +164,27 @@ def test_a_decaying_schedule_ties_the_fingerprint_to_the_iterations(toy_file):
     assert cosine[0] != cosine[1], "a cosine schedule changes with the number of steps"
 
 
+def test_class_weight_power_is_part_of_the_fingerprint_with_class_weights_only(toy_file):
+    train, val = toy_file("train.root", 2, seed=1), toy_file("val.root", 1, seed=2)
+    paper, half = (
+        _setup(train, val, 4, class_weights=True, class_weight_power=p) for p in (1.0, 0.5)
+    )
+    assert paper.fingerprint() != half.fingerprint()
+    unweighted = [_setup(train, val, 4, class_weight_power=p).fingerprint() for p in (1.0, 0.5)]
+    assert unweighted[0] == unweighted[1], "without class weights the power changes nothing"
+    for bad in (0.0, -1.0, float("nan"), True):
+        with pytest.raises(ValueError, match="class_weight_power must be"):
+            _setup(train, val, 4, class_weights=True, class_weight_power=bad)
+
+
+def test_checkpoint_of_another_class_weight_power_is_set_aside(toy_file, tmp_path, capsys):
+    train, val = toy_file("train.root", 4, seed=1), toy_file("val.root", 2, seed=2)
+    _run(_setup(train, val, 2, class_weights=True), tmp_path / "run")
+    other = _setup(train, val, 2, class_weights=True, class_weight_power=0.5)
+    assert not Trainer(other, tmp_path / "run", torch.device("cpu")).resume()
+    assert "other class_weight_power" in capsys.readouterr().out
+
+
 def test_unknown_schedule_is_refused():
     with pytest.raises(ValueError, match="lr_schedule 'linear'"):
         TrainOptions.from_dict({"lr_schedule": "linear"})
@@ -194,3 +216,25 @@ def test_command_records_the_thread_count_it_ran_with(toy_file, tmp_path):
     assert code == 0
     state = torch.load(tmp_path / "run" / "model.pt", map_location="cpu", weights_only=False)
     assert state["options"]["threads"] == 2
+
+
+@pytest.mark.parametrize("power", ["0", "-0.5", "nan", "inf"])
+def test_command_refuses_a_class_weight_power_that_is_not_positive(
+    toy_file, tmp_path, capsys, power
+):
+    train, val = toy_file("train.root", 2, seed=1), toy_file("val.root", 1, seed=2)
+    code = main(
+        [
+            "train",
+            "--train", str(train),
+            "--val", str(val),
+            "--labels", "relabel",
+            "--class-weights",
+            "--class-weight-power", power,
+            "--workdir", str(tmp_path / "run"),
+        ]
+    )  # fmt: skip
+    assert code != 0
+    err = capsys.readouterr().err
+    assert "field '--class-weight-power': must be a finite number > 0, got" in err, err
+    assert not (tmp_path / "run").exists()

@@ -54,6 +54,26 @@ def test_variant_threads_reach_the_training_command(
         assert f"--threads {threads} --workdir {workdir}" in proc.stdout, variant
 
 
+def test_class_weight_power_reaches_the_training_command(tmp_path: Path, run_snakemake):
+    """A softened variant passes its power; the paper's weighting keeps its command line."""
+    layer = tmp_path / "softened.yaml"
+    layer.write_text(
+        "train:\n  variants:\n"
+        "    weighted: {labels: relabel, class_weights: true}\n"
+        "    softened: {labels: relabel, class_weights: true, class_weight_power: 0.5}\n"
+    )
+    proc = run_snakemake(
+        tmp_path, "-n", "-p", "--cores", "2", "--configfile", str(REPO / "config.yaml"), str(layer)
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    commands = [line for line in proc.stdout.splitlines() if " train --train " in line]
+    softened = [c for c in commands if "results/train/softened/" in c]
+    weighted = [c for c in commands if "results/train/weighted/" in c]
+    assert len(softened) == len(weighted) == 1, commands
+    assert "--labels relabel --class-weights --class-weight-power 0.5 --model" in softened[0]
+    assert "--labels relabel --class-weights --model" in weighted[0]
+
+
 def test_long_config_layers_on_the_default_study(tmp_path: Path, run_snakemake):
     """long.yaml keeps the default study's network and changes only events and training."""
     proc = run_snakemake(

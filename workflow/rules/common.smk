@@ -148,6 +148,16 @@ def train_options():
     return {k: v for k, v in config["train"].items() if k not in ("variants", "seeds")}
 
 
+def class_weight_args(variant):
+    """The training command's class-weight flags of a variant (none without class weights; the
+    power only when it is not the paper's 1, so that its absence changes no command line)."""
+    spec = config["train"]["variants"][variant]
+    if not spec.get("class_weights"):
+        return ""
+    power = spec.get("class_weight_power", 1)
+    return "--class-weights" if power == 1 else f"--class-weights --class-weight-power {power}"
+
+
 def training_outputs():
     return [f"results/train/{run_dir(v, s)}/model.pt" for v, s in trained_runs()]
 

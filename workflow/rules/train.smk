@@ -16,9 +16,7 @@ rule train:
         seed=r"\d+",
     params:
         labels=lambda w: config["train"]["variants"][w.variant]["labels"],
-        weights=lambda w: (
-            "--class-weights" if config["train"]["variants"][w.variant].get("class_weights") else ""
-        ),
+        weights=lambda w: class_weight_args(w.variant),
         model=quoted_json(config["model"]),
         train=quoted_json(train_options()),
         # per worker, from the job's threads (Snakemake lowers them to --cores if fewer)
