@@ -89,6 +89,14 @@ def non_negative_int(text: str) -> int:
     return value
 
 
+def positive_float(text: str) -> float:
+    """A finite number greater than 0 (exponents, scales)."""
+    value = _number(text, float, "a number > 0")
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be greater than 0, got {value:g}")
+    return value
+
+
 def probability(text: str) -> float:
     """A number strictly between 0 and 1 (confidence levels)."""
     value = _number(text, float, "a number between 0 and 1")

@@ -10,13 +10,12 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import math
 import os
 import time
 
 import torch
 
-from lartpc_seg.cli import non_negative_int, positive_int
+from lartpc_seg.cli import non_negative_int, positive_float, positive_int
 from lartpc_seg.device import select_device
 from lartpc_seg.errors import InputError
 from lartpc_seg.models import UResNetConfig
@@ -53,7 +52,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--class-weight-power",
-        type=float,
+        type=positive_float,
         default=1.0,
         metavar="P",
         help="with --class-weights, weights (N / (K N_c))^P: 1 the paper's, below 1 softer",
@@ -93,12 +92,6 @@ def run(args: argparse.Namespace) -> int:
         options = TrainOptions.from_dict(_json_object(args.options, "options"))
     except ValueError as err:
         raise InputError(None, str(err), field="model/options") from err
-    if not (math.isfinite(args.class_weight_power) and args.class_weight_power > 0):
-        raise InputError(
-            None,
-            f"must be a finite number > 0, got {args.class_weight_power}",
-            field="--class-weight-power",
-        )
     if args.threads:
         # the checkpoint records the options: they must hold the thread count actually used
         options = dataclasses.replace(options, threads=args.threads)

@@ -167,10 +167,9 @@ class TrainSetup:
 
     def __post_init__(self) -> None:
         power = self.class_weight_power
-        if isinstance(power, bool) or not isinstance(power, (int, float)) or not power > 0:
-            raise ValueError(f"class_weight_power must be a number > 0, got {power!r}")
-        if not math.isfinite(power):
-            raise ValueError(f"class_weight_power must be finite, got {power!r}")
+        number = isinstance(power, (int, float)) and not isinstance(power, bool)
+        if not (number and math.isfinite(power) and power > 0):
+            raise ValueError(f"class_weight_power must be a finite number > 0, got {power!r}")
 
     def _power(self) -> float | None:
         """The class weights' exponent, None without class weights (where it changes nothing)."""

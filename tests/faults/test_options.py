@@ -28,6 +28,16 @@ ARGV_CASES = {
     ),
     "train-negative-seed": (["train", "--seed", "-1"], "--seed", "0 or more"),
     "train-threads-0": (["train", "--threads", "0"], "--threads", "at least 1"),
+    "train-class-weight-power-0": (
+        ["train", "--class-weights", "--class-weight-power", "0"],
+        "--class-weight-power",
+        "greater than 0",
+    ),
+    "train-class-weight-power-nan": (
+        ["train", "--class-weights", "--class-weight-power", "nan"],
+        "--class-weight-power",
+        "a number > 0",
+    ),
 }
 
 INFER = ["--model", "{model}", "--events", "{events}", "--out", "{out}"]
